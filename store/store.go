@@ -1,0 +1,429 @@
+// Package store holds drip's domain types and the Store interface that the
+// SQLite (store/sqlite) and PostgreSQL (store/postgres) drivers implement.
+// Both pass the same conformance suite, store/storetest.
+//
+// Times are instants; drivers store them in UTC and return them in UTC.
+// Callers convert to the prospect's time zone for display.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Drivers wrap them with context; test with errors.Is.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrConflict   = errors.New("conflict")
+	ErrSuppressed = errors.New("address is suppressed")
+	// ErrLeaseLost: the caller no longer holds the enrollment (its lease
+	// expired and another claimer took it, or it is no longer active).
+	ErrLeaseLost = errors.New("enrollment lease lost or enrollment not active")
+	// ErrDailyLimit: the sender's daily cap is used up for that day.
+	ErrDailyLimit = errors.New("sender daily limit reached")
+)
+
+// State of an enrollment.
+type State string
+
+const (
+	StateActive       State = "active"
+	StatePaused       State = "paused"  // paused by hand
+	StateReplied      State = "replied" // paused by a reply
+	StateBounced      State = "bounced"
+	StateUnsubscribed State = "unsubscribed"
+	StateCompleted    State = "completed"
+	StateFailed       State = "failed"
+)
+
+// States lists every enrollment state in a stable order (for metrics and status).
+var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed}
+
+// Terminal reports whether no further step will ever be sent in state s.
+func (s State) Terminal() bool {
+	switch s {
+	case StateBounced, StateUnsubscribed, StateCompleted, StateFailed:
+		return true
+	}
+	return false
+}
+
+// Paused reports whether s is one of the two paused states that resume leaves.
+func (s State) Paused() bool { return s == StatePaused || s == StateReplied }
+
+// SendStatus of one (enrollment, step).
+type SendStatus string
+
+const (
+	SendSending SendStatus = "sending" // recorded before DATA; in flight
+	SendSent    SendStatus = "sent"
+	SendRetry   SendStatus = "retry"   // temporary failure, will be tried again
+	SendFailed  SendStatus = "failed"  // permanent failure, or retries exhausted
+	SendBounced SendStatus = "bounced" // recipient rejected permanently
+	SendSkipped SendStatus = "skipped" // R3: an earlier past-due step
+	SendUnknown SendStatus = "unknown" // in flight when a process died; never re-sent
+)
+
+// EventKind is a timeline entry's kind (the contract's list).
+type EventKind string
+
+const (
+	EventEnrolled    EventKind = "enrolled"
+	EventSent        EventKind = "sent"
+	EventSkipped     EventKind = "skipped"
+	EventFailed      EventKind = "failed"
+	EventUnknown     EventKind = "unknown"
+	EventReply       EventKind = "reply"
+	EventAutoReply   EventKind = "auto_reply"
+	EventBounce      EventKind = "bounce"
+	EventUnsubscribe EventKind = "unsubscribe"
+	EventPaused      EventKind = "paused"
+	EventResumed     EventKind = "resumed"
+	EventCompleted   EventKind = "completed"
+	// Beyond the contract's list, for things a user wants to see:
+	EventDelayed EventKind = "delayed" // a 4.x.x DSN: delivery delayed, recorded only
+	EventUpdated EventKind = "updated" // prospect data changed by re-import or API
+)
+
+// Prospect is a person drip writes to. Email is unique case-insensitively
+// (see NormalizeEmail); Email keeps the spelling it was given.
+type Prospect struct {
+	ID        int64
+	Email     string
+	FirstName string
+	LastName  string
+	Company   string
+	Title     string
+	Phone     string
+	MetAt     string
+	Timezone  string // IANA name; "" = the sequence's default
+	Language  string
+	Notes     string
+	Fields    map[string]string // custom CSV columns / API fields
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Enrollment is one prospect on one sequence (unique per pair).
+type Enrollment struct {
+	ID           int64
+	ProspectID   int64
+	Sequence     string
+	Sender       string
+	State        State
+	FirstContact time.Time  // as enrolled; never changes
+	Anchor       time.Time  // R1 anchor: FirstContact shifted by time spent paused (R5)
+	PausedAt     *time.Time // set while paused/replied
+	LastStep     int        // highest step handled (sent/skipped/failed/unknown); 0 = none yet
+	LastSentAt   *time.Time // R4: time of the last successful send
+	NextSendAt   *time.Time // planned time of the next step; nil when nothing is planned
+	// Threading: the subject of the thread (step 1's as sent) and the
+	// Message-IDs of the thread, root first and latest last, space-separated
+	// and already trimmed in the middle when long.
+	ThreadSubject string
+	ThreadRefs    string
+	Reason        string // why it failed / stopped, shown by status
+	Version       int64  // bumped by every write; optimistic concurrency
+	LeaseOwner    string
+	LeaseUntil    *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Send is the record of one step for one enrollment. (EnrollmentID, Step) is
+// unique: that uniqueness is what makes delivery at-most-once (R8).
+type Send struct {
+	ID           int64
+	EnrollmentID int64
+	Step         int
+	Sender       string
+	MessageID    string // with angle brackets, as in the header
+	Status       SendStatus
+	Attempts     int
+	PlannedAt    *time.Time
+	StartedAt    *time.Time // when the current/last attempt began (DATA pending)
+	FinishedAt   *time.Time
+	Error        string
+}
+
+// Event is a timeline entry.
+type Event struct {
+	ID           int64
+	ProspectID   int64
+	EnrollmentID int64  // 0 = not tied to an enrollment
+	Sequence     string // denormalised for display; "" when not tied
+	Step         int    // 0 when not about a step
+	Kind         EventKind
+	MessageID    string // sent Message-ID, or the inbound message's Message-ID
+	Detail       string // short human text: error, DSN status, reason
+	At           time.Time
+}
+
+// NormalizeEmail is the identity of an address: trimmed and lower-cased.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// EmailHash is how the suppression list identifies an address, so a
+// forgotten prospect stays suppressed without keeping the address.
+func EmailHash(email string) string {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	return hex.EncodeToString(sum[:])
+}
+
+// ClaimParams for EnrollmentClaimDue.
+type ClaimParams struct {
+	Owner      string    // the claiming engine instance
+	Now        time.Time // due means NextSendAt <= Now
+	LeaseUntil time.Time
+	Limit      int
+	Sequences  []string // only these sequences (the ones this instance has configured); empty = all
+}
+
+// SendStart asks to begin a delivery attempt of one step. It is the gate of
+// R8: it succeeds only if the enrollment is still active and leased by
+// Owner, the address is not suppressed, the sender's daily cap has room,
+// and the step has no send row yet (or one in SendRetry). On success the
+// row is SendSending with MessageID and Attempts incremented.
+type SendStart struct {
+	EnrollmentID int64
+	Owner        string
+	Step         int
+	Sender       string
+	MessageID    string
+	PlannedAt    time.Time
+	StartedAt    time.Time
+	Day          string // the sender's local date, "2006-01-02", for the daily cap
+	DailyLimit   int    // 0 = no cap
+}
+
+// SendUpdate writes the row of (enrollment, step): inserted if absent,
+// updated otherwise, except that a row already SendSent is never changed
+// (a late finisher may turn SendUnknown into SendSent, never the reverse).
+// Empty MessageID / nil times leave the stored values.
+type SendUpdate struct {
+	Step       int
+	Status     SendStatus
+	MessageID  string
+	PlannedAt  *time.Time
+	FinishedAt *time.Time
+	Error      string
+}
+
+// Settle records what happened to one claimed enrollment, in one transaction:
+// the send rows, the timeline events, and the enrollment's new schedule. The
+// enrollment part (everything but Sends and Events) applies only while Owner
+// still holds the lease; a settle without the lease still records the sends
+// and events (they are facts) and reports ErrLeaseLost.
+type Settle struct {
+	EnrollmentID  int64
+	Owner         string
+	Sends         []SendUpdate
+	Events        []Event
+	LastStep      int
+	LastSentAt    *time.Time
+	ThreadSubject string
+	ThreadRefs    string
+	NextSendAt    *time.Time // nil: nothing planned
+	// State: StateActive keeps it as it is (an enrollment paused meanwhile
+	// stays paused and gets no NextSendAt); a terminal state ends it unless
+	// it is already terminal.
+	State  State
+	Reason string
+	// Suppress, when set, adds the enrollment's prospect address to the
+	// suppression list with this reason and ends the prospect's other
+	// non-terminal enrollments in State too (R7).
+	Suppress string
+}
+
+// Transition changes an enrollment's state by hand or by inbound mail.
+// It applies only if the current state is one of From (and, when
+// ExpectVersion > 0, the version matches); otherwise ErrConflict.
+type Transition struct {
+	EnrollmentID  int64
+	From          []State
+	To            State
+	At            time.Time
+	Anchor        *time.Time // resume: the shifted anchor
+	NextSendAt    *time.Time // resume: the new plan; nil clears it
+	ClearPaused   bool       // resume: PausedAt = NULL
+	Reason        string
+	ExpectVersion int64
+	Event         *Event // recorded in the same transaction
+}
+
+// Inbound is one handled message of a watched mailbox, recorded atomically
+// with the mailbox cursor so that a restart neither misses nor re-handles it.
+type Inbound struct {
+	Sender      string // sender (mailbox) name
+	UIDValidity uint32
+	UID         uint32
+	Key         string // dedup key: the message's Message-ID, or a hash of its headers
+	Events      []Event
+	// Transitions to apply (each silently skipped when its From does not match).
+	Transitions []Transition
+	// Suppress: addresses (raw) to add to the suppression list with SuppressReason,
+	// ending their non-terminal enrollments as SuppressState.
+	Suppress       []string
+	SuppressReason string
+	SuppressState  State
+}
+
+// MailboxCursor is where a mailbox watcher stands.
+type MailboxCursor struct {
+	Sender      string
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// SentRef is what a reply is matched against.
+type SentRef struct {
+	EnrollmentID int64
+	ProspectID   int64
+	Sequence     string
+	Sender       string
+	Step         int
+	MessageID    string
+	Email        string
+	State        State
+}
+
+// ImportRow is one prospect of a list, with the enrollment it asks for.
+type ImportRow struct {
+	Line         int // for the caller's reports
+	Prospect     Prospect
+	Sequence     string
+	Sender       string
+	FirstContact time.Time
+	NextSendAt   *time.Time // plan for a new enrollment (computed by the sequencer)
+}
+
+// ImportResult of one row.
+type ImportResult struct {
+	Line    int
+	Created bool  // new prospect (false: updated an existing one)
+	Err     error // ErrSuppressed, or another row-level refusal
+}
+
+// StepStats are the funnel of one step.
+type StepStats struct {
+	Step         int
+	Sent         int
+	Replied      int // human replies attributed to this step (the last one sent before the reply)
+	AutoReplies  int
+	Bounced      int
+	Unsubscribed int
+	Skipped      int
+	Failed       int
+	Unknown      int
+}
+
+// SequenceStats of one sequence.
+type SequenceStats struct {
+	Sequence string
+	Steps    []StepStats // by step, only steps with any activity
+	States   map[State]int
+}
+
+// ProspectFilter for listing prospects.
+type ProspectFilter struct {
+	Sequence string
+	State    State  // "" = any
+	Search   string // substring of email or company, case-insensitive
+	Limit    int
+	Offset   int
+}
+
+// ProspectListRow is a prospect with its most relevant enrollment.
+type ProspectListRow struct {
+	Prospect   Prospect
+	Enrollment *Enrollment // nil when not enrolled
+}
+
+// Store is everything drip keeps. All SQL lives in its implementations.
+type Store interface {
+	// Prospects.
+	ProspectUpsert(ctx context.Context, p *Prospect) (created bool, err error)
+	ProspectGet(ctx context.Context, id int64) (Prospect, error)
+	ProspectGetByEmail(ctx context.Context, email string) (Prospect, error)
+	ProspectsByIDs(ctx context.Context, ids []int64) (map[int64]Prospect, error)
+	ProspectList(ctx context.Context, f ProspectFilter) (rows []ProspectListRow, total int, err error)
+	// ProspectForget erases every piece of personal data of the prospect in
+	// every table, stops its enrollments, and keeps its address suppressed
+	// by hash only.
+	ProspectForget(ctx context.Context, email string, at time.Time) error
+
+	// Enrollments.
+	// EnrollmentCreate inserts e unless the prospect is already enrolled in
+	// that sequence (then created=false and e is filled with the stored one)
+	// or its address is suppressed (ErrSuppressed). An enrolled event is
+	// recorded with a new enrollment.
+	EnrollmentCreate(ctx context.Context, e *Enrollment) (created bool, err error)
+	EnrollmentGet(ctx context.Context, id int64) (Enrollment, error)
+	EnrollmentsByProspect(ctx context.Context, prospectID int64) ([]Enrollment, error)
+	// EnrollmentClaimDue leases up to Limit active enrollments whose
+	// NextSendAt <= Now and whose lease is free or expired, earliest first.
+	// Two claimers never receive the same enrollment while a lease runs.
+	EnrollmentClaimDue(ctx context.Context, p ClaimParams) ([]Enrollment, error)
+	// EnrollmentRelease drops the lease without other change (shutdown).
+	EnrollmentRelease(ctx context.Context, owner string, ids []int64) error
+	EnrollmentTransition(ctx context.Context, t Transition) (Enrollment, error)
+	// EnrollmentsCompletePastEnd completes the non-terminal enrollments of a
+	// sequence whose LastStep >= steps (the sequence was shortened).
+	EnrollmentsCompletePastEnd(ctx context.Context, sequence string, steps int, at time.Time) (int, error)
+	// EnrollmentCounts: sequence -> state -> count.
+	EnrollmentCounts(ctx context.Context) (map[string]map[State]int, error)
+	// DueBacklog counts active enrollments due at now and not leased.
+	DueBacklog(ctx context.Context, now time.Time) (int, error)
+
+	// Sends.
+	// SendsStart gates a batch of attempts (see SendStart). errs[i] is nil on
+	// success or one of ErrLeaseLost, ErrSuppressed, ErrDailyLimit, ErrConflict
+	// (the step already has a row that is not SendRetry; see SendGet).
+	SendsStart(ctx context.Context, starts []SendStart) (errs []error, err error)
+	SendGet(ctx context.Context, enrollmentID int64, step int) (Send, error)
+	SendsByEnrollment(ctx context.Context, enrollmentID int64) ([]Send, error)
+	// Settle records a batch of outcomes; errs[i] is nil or ErrLeaseLost.
+	Settle(ctx context.Context, s []Settle) (errs []error, err error)
+	// SentByMessageIDs finds sends by Message-ID (the first match in ids order).
+	SentByMessageIDs(ctx context.Context, ids []string) (SentRef, error)
+	// SentLatestToEmail finds the latest send to an address (any sequence).
+	SentLatestToEmail(ctx context.Context, email string) (SentRef, error)
+	// SenderDailyUsed is how many attempts the sender began on that local day.
+	SenderDailyUsed(ctx context.Context, sender, day string) (int, error)
+
+	// Suppression.
+	Suppressed(ctx context.Context, email string) (bool, error)
+	// SuppressionAdd suppresses the address and ends the non-terminal
+	// enrollments of its prospect (if any) in state with an event of kind.
+	SuppressionAdd(ctx context.Context, email, reason string, state State, kind EventKind, at time.Time) error
+
+	// Timeline.
+	EventAdd(ctx context.Context, e Event) error
+	Timeline(ctx context.Context, prospectID int64) ([]Event, error)
+
+	// Import: a batch of rows in one transaction (COPY on PostgreSQL).
+	// Rows are applied in order; a row whose address appeared earlier in the
+	// batch updates. Existing enrollments are kept as they are.
+	ImportBatch(ctx context.Context, rows []ImportRow) ([]ImportResult, error)
+
+	// Mailbox watching.
+	MailboxCursorGet(ctx context.Context, sender string) (MailboxCursor, error)
+	// InboundRecord applies one handled inbound message atomically with the
+	// cursor advance. It returns ErrConflict (and changes nothing but the
+	// cursor) when Key was already handled for that sender.
+	InboundRecord(ctx context.Context, in Inbound) error
+	// MailboxLease makes owner the one watcher of sender's mailbox until
+	// `until`, if nobody else holds an unexpired lease (renewal by the holder
+	// always succeeds). Returns whether owner holds it.
+	MailboxLease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error)
+	MailboxLeaseRelease(ctx context.Context, sender, owner string) error
+
+	// Stats.
+	SequenceStats(ctx context.Context, sequence string) (SequenceStats, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
