@@ -201,9 +201,26 @@ func (s Span) Approx() time.Duration { return time.Duration(s.Days)*24*time.Hour
 func (s Span) Times(n int) Span { return Span{Days: s.Days * n, Dur: s.Dur * time.Duration(n)} }
 
 // AddTo adds the span to t: calendar days in loc, then the elapsed part.
+// When t's clock time does not exist on the day reached (a DST jump skips
+// it), the result is the instant the clocks jumped to: time.Date would
+// normalise it forwards in some zones and backwards in others.
 func (s Span) AddTo(t time.Time, loc *time.Location) time.Time {
 	if s.Days != 0 {
-		t = t.In(loc).AddDate(0, 0, s.Days)
+		local := t.In(loc)
+		t = local.AddDate(0, 0, s.Days)
+		want := time.Date(local.Year(), local.Month(), local.Day()+s.Days,
+			local.Hour(), local.Minute(), local.Second(), local.Nanosecond(), time.UTC)
+		if got := time.Date(t.Year(), t.Month(), t.Day(),
+			t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC); !got.Equal(want) {
+			start, end := t.ZoneBounds()
+			jump := end // normalised backwards: the clocks jump where t's offset ends
+			if got.After(want) {
+				jump = start // normalised forwards: they jumped where it began
+			}
+			if !jump.IsZero() {
+				t = jump
+			}
+		}
 	}
 	return t.Add(s.Dur)
 }
