@@ -1,6 +1,12 @@
 // Package templates loads, validates and renders the step templates of a
 // sequence: NN.txt (a Subject: line, a blank line, a text/template body) and
 // an optional NN.html beside it (html/template).
+//
+// Templates see Data and may call the few functions listed on Funcs: date,
+// dateIn (month and weekday names in en, it, pl, de, fr, es), default,
+// upper and lower. A missing key is an error, never a blank: LoadSet
+// refuses a template that reads a field Data lacks or a custom field the
+// sequence does not declare, and Check renders every step with SampleData.
 package templates
 
 import "time"

@@ -1,0 +1,90 @@
+package templates
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/drip-email/drip/configs"
+)
+
+// SampleData is a plausible prospect for seq, with every custom field that
+// seq declares set, as `drip check` and previews use it. Its first contact
+// is Friday 20 November 2026 in the sequence's time zone.
+func SampleData(seq *configs.Sequence) Data {
+	loc := seq.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	fields := make(map[string]string, len(seq.Fields))
+	for _, f := range seq.Fields {
+		fields[f] = "sample " + f
+	}
+	return Data{
+		Prospect: Prospect{
+			Email:        "anna.bianchi@example.com",
+			FirstName:    "Anna",
+			LastName:     "Bianchi",
+			Company:      "Bianchi Meccanica S.r.l.",
+			Title:        "Purchasing Manager",
+			Phone:        "+39 02 1234567",
+			MetAt:        "EICMA 2026",
+			Language:     "it",
+			FirstContact: time.Date(2026, time.November, 20, 0, 0, 0, 0, loc),
+			Fields:       fields,
+		},
+		Sender:         Sender{Name: "maria", FromName: "Maria Rossi", Email: "maria@example.com"},
+		Steps:          seq.Steps,
+		UnsubscribeURL: "https://drip.example.com/u/sample-token",
+	}
+}
+
+// SenderData is a configured sender as templates see it.
+func SenderData(s *configs.Sender) Sender {
+	a := s.Address()
+	return Sender{Name: s.Name, FromName: a.Name, Email: a.Address}
+}
+
+// Check loads the templates of every sequence in cfg and renders every
+// step with SampleData (sent by cfg's default sender), and reports each
+// problem as one "file:line: message". warnings are notes that do not make
+// a configuration invalid (a numbered file beyond the sequence's steps).
+//
+// A sequence whose templates folder does not exist is skipped: configs.Load
+// already reports it.
+func Check(cfg *configs.Config) (problems, warnings []string) {
+	for _, name := range cfg.SequenceNames() {
+		seq := cfg.Sequences[name]
+		p, w := CheckSequence(cfg, seq)
+		problems = append(problems, p...)
+		warnings = append(warnings, w...)
+	}
+	return problems, warnings
+}
+
+// CheckSequence is Check for one sequence.
+func CheckSequence(cfg *configs.Config, seq *configs.Sequence) (problems, warnings []string) {
+	dir := filepath.Join(cfg.TemplatesDir, seq.Templates)
+	if !isDir(dir) || seq.Steps < 1 || seq.Steps > configs.MaxSteps {
+		return nil, nil // configs.Load reports these
+	}
+	set, ps, warnings := load(dir, seq)
+	problems = ps.List
+	d := SampleData(seq)
+	if s := cfg.DefaultSender(); s != nil {
+		d.Sender = SenderData(s)
+	}
+	if u := strings.TrimRight(cfg.HTTP.PublicURL, "/"); u != "" {
+		d.UnsubscribeURL = u + "/u/sample-token"
+	}
+	for k := 1; k <= set.Steps(); k++ {
+		if set.steps[k-1] == nil {
+			continue // its problems are already listed
+		}
+		if _, err := set.Render(k, d); err != nil {
+			problems = append(problems, fmt.Sprintf("%v (rendering with sample data)", err))
+		}
+	}
+	return problems, warnings
+}
