@@ -10,7 +10,9 @@
 // first line names it explicitly. Column names are case-insensitive and
 // trimmed; spaces and dashes count as underscores ("First Name" is
 // first_name) and a few common spellings are aliases ("E-mail", "Email
-// Address", "Surname", "Organization", "TZ", "Event", ...). Known columns:
+// Address", "Surname", "Organization", "TZ", "Event", and the Italian and
+// Polish "Nome", "Cognome", "Azienda", "Imię", "Nazwisko", "Firma", ...).
+// Known columns:
 // email (required), first_name, last_name, company, title, phone, met_at,
 // first_contact, timezone, language, sender, notes. Any other named column
 // becomes a custom field keyed by its normalised name. A column with no

@@ -59,6 +59,20 @@ var aliases = map[string]string{
 	"met":            "met_at",
 	"met_where":      "met_at",
 	"event":          "met_at",
+	// Italian and Polish exports (Excel in those locales names the columns
+	// in the user's language).
+	"nome":            "first_name",
+	"cognome":         "last_name",
+	"azienda":         "company",
+	"società":         "company",
+	"societa":         "company",
+	"ragione_sociale": "company",
+	"telefono":        "phone",
+	"imię":            "first_name",
+	"imie":            "first_name",
+	"nazwisko":        "last_name",
+	"firma":           "company",
+	"telefon":         "phone",
 }
 
 // ReasonColumn is the column drip adds to a reject file. A column of that

@@ -114,8 +114,8 @@ type Engine struct {
 	mu       sync.Mutex
 	holds    map[string]time.Time // sender -> no sends before (auth failure, daily cap)
 	inFlight map[int64]bool       // enrollments this instance is delivering
-	wake    chan struct{}
-	running sync.WaitGroup
+	wake     chan struct{}
+	running  sync.WaitGroup
 }
 
 // job is one step about to be delivered.
@@ -156,14 +156,14 @@ func New(o Options) (*Engine, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{
-		o:       o,
-		log:     o.Log,
-		slots:   make(chan struct{}, o.Workers),
-		jobs:    make(chan *job, o.Workers),
-		settles: make(chan settleReq, 4*o.Workers),
+		o:        o,
+		log:      o.Log,
+		slots:    make(chan struct{}, o.Workers),
+		jobs:     make(chan *job, o.Workers),
+		settles:  make(chan settleReq, 4*o.Workers),
 		holds:    map[string]time.Time{},
 		inFlight: map[int64]bool{},
-		wake:    make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 	}
 	for range o.Workers {
 		e.slots <- struct{}{}
