@@ -1,0 +1,580 @@
+// Package imapwatch watches one sender's mailbox over IMAP for what
+// prospects send back, and records it: a reply pauses the prospect
+// (enrollment state replied), an auto-reply is noted, a bounce or a stop
+// request ends the enrollment and suppresses the address. See the
+// contract's "Reply detection".
+//
+// One Watcher serves one mailbox. It holds the mailbox's lease in the store
+// while it watches, so that of several drip instances exactly one watches
+// each mailbox; another takes over when the lease runs out. It reads the
+// mailbox in UID order from the cursor the store keeps (UIDVALIDITY and
+// last handled UID), records each message atomically with the cursor
+// advance, waits with IDLE where the server has it and polls otherwise,
+// and never sets \Seen: the rep's mail stays unread.
+package imapwatch
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/drip-email/drip/store"
+)
+
+// Store is what a Watcher needs of the store.
+type Store interface {
+	Lookup
+	MailboxCursorGet(ctx context.Context, sender string) (store.MailboxCursor, error)
+	InboundRecord(ctx context.Context, in store.Inbound) error
+	MailboxLease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error)
+	MailboxLeaseRelease(ctx context.Context, sender, owner string) error
+}
+
+// Handled reports one recorded message (Config.OnHandled).
+type Handled struct {
+	Sender string
+	UID    uint32
+	Kind   string // one of Kinds
+	// Duplicate: the message had been handled before (same Message-ID, or a
+	// UIDVALIDITY change); nothing but the cursor changed.
+	Duplicate    bool
+	EnrollmentID int64 // the matched send's enrollment; 0 when unmatched
+	Email        string
+}
+
+const (
+	// maxFetch is how much of a message is read: headers, the new text and
+	// the returned headers of a DSN are all near the start.
+	maxFetch = 256 << 10
+	// fetchBatch messages are fetched at once, bounding memory to
+	// fetchBatch*maxFetch whatever the backlog.
+	fetchBatch = 32
+	// maxAttempts of one message whose handling fails before it is skipped:
+	// a message must never stop the mailbox.
+	maxAttempts = 3
+	// logoutGrace is how long a stopping watcher waits for LOGOUT.
+	logoutGrace  = 3 * time.Second
+	firstBackoff = 250 * time.Millisecond
+)
+
+var (
+	errLeaseLost  = errors.New("mailbox lease lost to another instance")
+	errConnClosed = errors.New("connection closed by the server")
+)
+
+// Watcher watches one mailbox. Create it with New; Run it once.
+type Watcher struct {
+	cfg Config
+	st  Store
+	log *slog.Logger
+
+	connected atomic.Bool
+
+	mu sync.Mutex
+	// firstSweep: when the store had no cursor for this mailbox, the
+	// messages already in it (UIDVALIDITY, up to UID) are matched by
+	// Message-ID only (see Run).
+	firstSweep struct {
+		validity uint32
+		through  uint32
+		set      bool
+	}
+	failures map[uint64]int // (validity, uid) -> failed attempts
+
+	// keepLease makes Run return without releasing the lease, as a crashed
+	// process would (tests of takeover).
+	keepLease bool
+}
+
+// New checks cfg and returns a Watcher of its mailbox on st.
+func New(cfg Config, st Store) (*Watcher, error) {
+	if st == nil {
+		return nil, fmt.Errorf("imap watcher of sender %q: no store", cfg.Sender)
+	}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	w := &Watcher{cfg: c, st: st, failures: map[uint64]int{}}
+	w.log = c.Log.With("sender", c.Sender, "imap", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), "mailbox", c.Mailbox)
+	c.Metrics.setConnected(c.Sender, false)
+	return w, nil
+}
+
+// Connected reports whether this watcher holds the lease and is connected
+// to the mailbox right now.
+func (w *Watcher) Connected() bool { return w.connected.Load() }
+
+func (w *Watcher) setConnected(on bool) {
+	w.connected.Store(on)
+	w.cfg.Metrics.setConnected(w.cfg.Sender, on)
+}
+
+// Run watches until ctx ends, then logs out, releases the lease and
+// returns nil. Connection and store errors are logged and retried with
+// backoff, never returned.
+//
+// On the very first start for a mailbox (no cursor in the store) the mail
+// already there is matched by Message-ID only: an old message from someone
+// who is a prospect today is not an answer to anything drip sent, and
+// matching it by address would pause that prospect.
+func (w *Watcher) Run(ctx context.Context) error {
+	backoff := 0 // consecutive failed sessions
+	for ctx.Err() == nil {
+		now := w.cfg.Clock()
+		held, err := w.st.MailboxLease(ctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			backoff++
+			w.log.Warn("taking the mailbox lease", "err", err)
+			sleep(ctx, w.backoff(backoff))
+			continue
+		}
+		if !held {
+			w.log.Debug("mailbox watched by another instance; waiting")
+			sleep(ctx, w.cfg.Lease/3)
+			continue
+		}
+		established, err := w.session(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, errLeaseLost):
+			w.log.Warn("stopped watching: the mailbox lease could not be kept; another instance may watch now", "err", err)
+			backoff = 0
+			sleep(ctx, w.cfg.Lease/3)
+		default:
+			if established {
+				backoff = 0
+			}
+			backoff++
+			d := w.backoff(backoff)
+			w.log.Warn("imap connection ended; reconnecting", "err", err, "in", d.Round(time.Millisecond))
+			sleep(ctx, d)
+		}
+	}
+	if !w.keepLease {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.st.MailboxLeaseRelease(rctx, w.cfg.Sender, w.cfg.Owner); err != nil {
+			w.log.Warn("releasing the mailbox lease", "err", err)
+		}
+	}
+	return nil
+}
+
+// backoff is exponential from firstBackoff up to ReconnectMax, with equal
+// jitter, so that watchers of many mailboxes on one server spread out.
+func (w *Watcher) backoff(n int) time.Duration {
+	d := firstBackoff
+	for i := 1; i < n && d < w.cfg.ReconnectMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.cfg.ReconnectMax)
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// session is one connection: connect, select, catch up, then wait for news
+// and catch up again, until the connection fails, the lease is lost or ctx
+// ends. established reports whether it caught up with the mailbox once (a
+// session that fails before that, on a bad server or store, backs off
+// further).
+func (w *Watcher) session(ctx context.Context) (established bool, err error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	news := make(chan struct{}, 1)
+	c, err := w.dial(sctx, news)
+	if err != nil {
+		return false, err
+	}
+	done := make(chan struct{})
+	defer func() {
+		close(done)
+		_ = c.Close()
+		if cause := context.Cause(sctx); errors.Is(cause, errLeaseLost) {
+			err = cause
+		}
+	}()
+	// A stopping watcher gets logoutGrace to log out; a lost lease or a
+	// failed session closes the connection at once.
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-sctx.Done():
+		}
+		if ctx.Err() != nil {
+			select {
+			case <-done:
+				return
+			case <-time.After(logoutGrace):
+			}
+		}
+		_ = c.Close()
+	}()
+	go w.renew(sctx, cancel)
+
+	if err := w.login(c); err != nil {
+		return false, err
+	}
+	sel, err := c.Select(w.cfg.Mailbox, nil).Wait()
+	if err != nil {
+		return false, fmt.Errorf("selecting %s: %w", w.cfg.Mailbox, err)
+	}
+	validity := sel.UIDValidity
+	last, err := w.cursor(sctx, validity)
+	if err != nil {
+		return false, err
+	}
+	canIdle := c.Caps().Has(imap.CapIdle)
+	w.setConnected(true)
+	defer w.setConnected(false)
+	w.log.Info("watching mailbox", "idle", canIdle, "uidvalidity", validity, "last_uid", last)
+
+	for {
+		select {
+		case <-news:
+		default:
+		}
+		if err := w.catchUp(sctx, c, validity, &last); err != nil {
+			return established, err
+		}
+		established = true
+		if canIdle {
+			err = w.idle(sctx, c, news)
+		} else {
+			err = w.poll(sctx, c)
+		}
+		if err != nil {
+			return true, err
+		}
+		if ctx.Err() != nil {
+			if err := c.Logout().Wait(); err != nil {
+				w.log.Debug("logging out", "err", err)
+			}
+			return true, nil
+		}
+		if sctx.Err() != nil {
+			return true, context.Cause(sctx)
+		}
+	}
+}
+
+// renew keeps the lease while the session runs; when it cannot, the session
+// ends at once, since another instance may be watching already.
+func (w *Watcher) renew(sctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(max(w.cfg.Lease/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-sctx.Done():
+			return
+		case <-t.C:
+		}
+		now := w.cfg.Clock()
+		held, err := w.st.MailboxLease(sctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
+		if sctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			cancel(fmt.Errorf("%w (renewing: %v)", errLeaseLost, err))
+			return
+		}
+		if !held {
+			cancel(errLeaseLost)
+			return
+		}
+	}
+}
+
+// dial connects (with TLS as configured) and waits for the greeting, all
+// within Timeout. New-mail notices are handed to news without blocking the
+// client.
+func (w *Watcher) dial(ctx context.Context, news chan struct{}) (*imapclient.Client, error) {
+	addr := net.JoinHostPort(w.cfg.Host, strconv.Itoa(w.cfg.Port))
+	dctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
+	defer cancel()
+	conn, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
+	}
+	tlsConfig := &tls.Config{
+		ServerName:         w.cfg.Host,
+		RootCAs:            w.cfg.RootCAs,
+		InsecureSkipVerify: w.cfg.InsecureSkipVerify, //nolint:gosec // opt-in, for test servers
+		MinVersion:         tls.VersionTLS12,
+	}
+	opts := &imapclient.Options{
+		TLSConfig: tlsConfig,
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(data *imapclient.UnilateralDataMailbox) {
+				if data.NumMessages != nil {
+					select {
+					case news <- struct{}{}:
+					default:
+					}
+				}
+			},
+		},
+	}
+	// The greeting and STARTTLS have no timeout of their own in imapclient.
+	stop := context.AfterFunc(dctx, func() { _ = conn.Close() })
+	defer stop()
+
+	var c *imapclient.Client
+	switch w.cfg.TLS {
+	case "tls":
+		tc := tls.Client(conn, tlsConfig)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		}
+		c = imapclient.New(tc, opts)
+	case "starttls":
+		c, err = imapclient.NewStartTLS(conn, opts)
+		if err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("STARTTLS with %s: %w", addr, err)
+		}
+	default:
+		c = imapclient.New(conn, opts)
+	}
+	if err := c.WaitGreeting(); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("greeting of %s: %w", addr, err)
+	}
+	if !stop() {
+		_ = c.Close()
+		return nil, fmt.Errorf("connecting to %s: %w", addr, context.Cause(dctx))
+	}
+	return c, nil
+}
+
+func (w *Watcher) login(c *imapclient.Client) error {
+	if err := c.Login(w.cfg.Username, w.cfg.Password).Wait(); err != nil {
+		// The server's answer; the password is never part of it.
+		return fmt.Errorf("logging in as %s: %w", w.cfg.Username, err)
+	}
+	return nil
+}
+
+// cursor returns the last handled UID for this UIDVALIDITY: the stored one,
+// or 0 when the store has none or one of another UIDVALIDITY (the mailbox
+// was recreated: read it all again; dedup by key keeps events single).
+func (w *Watcher) cursor(ctx context.Context, validity uint32) (uint32, error) {
+	cur, err := w.st.MailboxCursorGet(ctx, w.cfg.Sender)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.mu.Lock()
+		if !w.firstSweep.set || w.firstSweep.validity != validity {
+			w.firstSweep.validity, w.firstSweep.through, w.firstSweep.set = validity, 0, false
+		}
+		w.mu.Unlock()
+		// Store a cursor now, so that a restart does not take mail that
+		// arrived meanwhile for old mail.
+		in := store.Inbound{Sender: w.cfg.Sender, UIDValidity: validity, UID: 0}
+		if err := w.st.InboundRecord(ctx, in); err != nil {
+			return 0, fmt.Errorf("creating mailbox cursor: %w", err)
+		}
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("reading mailbox cursor: %w", err)
+	case cur.UIDValidity != validity:
+		w.log.Info("UIDVALIDITY changed; reading the mailbox again", "was", cur.UIDValidity, "now", validity)
+		return 0, nil
+	}
+	return cur.LastUID, nil
+}
+
+// idle waits in IDLE for new mail, the renewal period, the end of the
+// session, or the connection's end.
+func (w *Watcher) idle(sctx context.Context, c *imapclient.Client, news <-chan struct{}) error {
+	cmd, err := c.Idle()
+	if err != nil {
+		return fmt.Errorf("starting IDLE: %w", err)
+	}
+	// IDLE is renewed with a look at the mailbox every Poll too: a net for
+	// a lost notification, and a dead connection shows within a period.
+	t := time.NewTimer(min(w.cfg.IdleRestart, w.cfg.Poll))
+	defer t.Stop()
+	select {
+	case <-news:
+	case <-t.C:
+	case <-sctx.Done():
+	case <-c.Closed():
+		_ = cmd.Close()
+		return errConnClosed
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("ending IDLE: %w", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("ending IDLE: %w", err)
+	}
+	return nil
+}
+
+// poll waits one polling period (servers without IDLE).
+func (w *Watcher) poll(sctx context.Context, c *imapclient.Client) error {
+	t := time.NewTimer(w.cfg.Poll)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-sctx.Done():
+	case <-c.Closed():
+		return errConnClosed
+	}
+	return nil
+}
+
+// catchUp handles every message with a UID above *last, oldest first, in
+// batches, advancing *last as each is recorded.
+func (w *Watcher) catchUp(ctx context.Context, c *imapclient.Client, validity uint32, last *uint32) error {
+	var from imap.UIDSet
+	from.AddRange(imap.UID(*last+1), 0) // last+1:*
+	list, err := c.Fetch(from, &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		return fmt.Errorf("listing new messages: %w", err)
+	}
+	var uids []imap.UID
+	for _, m := range list {
+		// "n:*" always includes the last message, even when its UID is
+		// below n: only UIDs above the cursor are new.
+		if uint32(m.UID) > *last {
+			uids = append(uids, m.UID)
+		}
+	}
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+
+	w.mu.Lock()
+	if !w.firstSweep.set && w.firstSweep.validity == validity && *last == 0 {
+		// First start on this mailbox: what is there now is old mail.
+		w.firstSweep.set = true
+		if len(uids) > 0 {
+			w.firstSweep.through = uint32(uids[len(uids)-1])
+		}
+	}
+	w.mu.Unlock()
+
+	section := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: maxFetch}}
+	for len(uids) > 0 {
+		n := min(len(uids), fetchBatch)
+		batch := uids[:n]
+		uids = uids[n:]
+		msgs, err := c.Fetch(imap.UIDSetNum(batch...), &imap.FetchOptions{
+			UID: true, BodySection: []*imap.FetchItemBodySection{section},
+		}).Collect()
+		if err != nil {
+			return fmt.Errorf("fetching messages: %w", err)
+		}
+		byUID := make(map[imap.UID][]byte, len(msgs))
+		for _, m := range msgs {
+			byUID[m.UID] = m.FindBodySection(section)
+		}
+		for _, uid := range batch {
+			raw, ok := byUID[uid]
+			if !ok {
+				continue // expunged meanwhile
+			}
+			if err := w.handle(ctx, validity, uint32(uid), raw); err != nil {
+				return err
+			}
+			*last = uint32(uid)
+		}
+	}
+	return nil
+}
+
+// handle decides what one message does and records it with the cursor.
+// A message whose handling keeps failing is skipped after maxAttempts.
+func (w *Watcher) handle(ctx context.Context, validity, uid uint32, raw []byte) error {
+	w.mu.Lock()
+	byAddress := !(w.firstSweep.set && w.firstSweep.validity == validity && uid <= w.firstSweep.through)
+	w.mu.Unlock()
+
+	record := func() (decision, error) {
+		d, err := decide(ctx, w.st, w.cfg.Own, raw, w.cfg.Clock(), byAddress)
+		if err != nil {
+			return d, err
+		}
+		d.in.Sender, d.in.UIDValidity, d.in.UID = w.cfg.Sender, validity, uid
+		return d, w.st.InboundRecord(ctx, d.in)
+	}
+	d, err := record()
+	key := uint64(validity)<<32 | uint64(uid)
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		if ctx.Err() != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.failures[key]++
+		n := w.failures[key]
+		w.mu.Unlock()
+		if n < maxAttempts {
+			return fmt.Errorf("handling message UID %d: %w", uid, err)
+		}
+		// Once more before giving up, so that a store that was down a
+		// while and is back does not cost a reply.
+		d, err = record()
+	}
+	dup := errors.Is(err, store.ErrConflict)
+	if err != nil && !dup {
+		if ctx.Err() != nil {
+			return err
+		}
+		w.log.Error("skipping a message that cannot be handled", "uid", uid, "attempts", maxAttempts+1, "err", err)
+		d = decision{kind: KindUnmatched, in: store.Inbound{Sender: w.cfg.Sender, UIDValidity: validity, UID: uid, Key: rawKey(raw)}}
+		if err := w.st.InboundRecord(ctx, d.in); err != nil && !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("skipping message UID %d: %w", uid, err)
+		}
+	}
+	w.mu.Lock()
+	delete(w.failures, key)
+	w.mu.Unlock()
+
+	if !dup {
+		w.cfg.Metrics.count(d.kind)
+	}
+	switch {
+	case d.kind == KindUnmatched:
+		// Newsletters, colleagues, old mail: common, and not news.
+		w.log.Debug("inbound message unmatched", "uid", uid, "why", d.notes, "duplicate", dup)
+	case d.kind == KindOwn:
+		w.log.Debug("inbound message is our own", "uid", uid)
+	default:
+		w.log.Info("inbound message handled", "uid", uid, "kind", d.kind, "enrollment", d.ref.EnrollmentID, "duplicate", dup)
+	}
+	if w.cfg.OnHandled != nil {
+		w.cfg.OnHandled(Handled{Sender: w.cfg.Sender, UID: uid, Kind: d.kind, Duplicate: dup,
+			EnrollmentID: d.ref.EnrollmentID, Email: d.ref.Email})
+	}
+	return nil
+}
