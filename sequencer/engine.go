@@ -115,7 +115,6 @@ type Engine struct {
 	holds    map[string]time.Time // sender -> no sends before (auth failure, daily cap)
 	inFlight map[int64]bool       // enrollments this instance is delivering
 	wake     chan struct{}
-	running  sync.WaitGroup
 }
 
 // job is one step about to be delivered.

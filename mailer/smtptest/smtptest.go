@@ -166,6 +166,21 @@ func (s *Server) Count(addr string) int {
 	return s.perRcpt[strings.ToLower(addr)]
 }
 
+// LastMessageID is the Message-ID of the latest message accepted for
+// addr (case-insensitive), "" when there is none.
+func (s *Server) LastMessageID(addr string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.msgs) - 1; i >= 0; i-- {
+		for _, to := range s.msgs[i].To {
+			if strings.EqualFold(to, addr) {
+				return s.msgs[i].MessageID
+			}
+		}
+	}
+	return ""
+}
+
 // Total is how many messages were accepted.
 func (s *Server) Total() int {
 	s.mu.Lock()

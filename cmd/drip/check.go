@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/templates"
+)
+
+func init() {
+	register(&command{
+		name:    "check",
+		args:    "[flags]",
+		summary: "validate the configuration, sequences and templates (every step renders with sample data)",
+		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				return runCheck(ctx, g)
+			}
+		},
+	})
+}
+
+func runCheck(ctx context.Context, g *globals) error {
+	cfg, err := configs.Load(g.config)
+	var problems []string
+	if err != nil {
+		var ps *configs.Problems
+		if !errors.As(err, &ps) {
+			return err
+		}
+		problems = append(problems, ps.List...)
+	}
+	var warnings []string
+	if cfg != nil {
+		p, w := templates.Check(cfg)
+		problems = append(problems, p...)
+		warnings = w
+		problems = append(problems, checkAgainstStore(ctx, cfg)...)
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(g.stderr, "warning: %s\n", w)
+	}
+	for _, p := range problems {
+		fmt.Fprintln(g.stderr, p)
+	}
+	if len(problems) > 0 {
+		return exitError{code: 1, msg: fmt.Sprintf("%d problem(s)", len(problems))}
+	}
+	steps := 0
+	for _, s := range cfg.Sequences {
+		steps += s.Steps
+	}
+	fmt.Fprintf(g.stdout, "ok: %s, %d sequence(s), %d step template(s), %d sender(s)\n",
+		g.config, len(cfg.Sequences), steps, len(cfg.Senders))
+	return nil
+}

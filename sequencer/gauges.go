@@ -1,0 +1,111 @@
+package sequencer
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/drip-email/drip/store"
+)
+
+// GaugeStore is what the store-derived gauges read.
+type GaugeStore interface {
+	EnrollmentCounts(ctx context.Context) (map[string]map[store.State]int, error)
+	DueBacklog(ctx context.Context, now time.Time) (int, error)
+	SenderDailyUsed(ctx context.Context, sender, day string) (int, error)
+}
+
+// StoreGauges exports what only the store knows: enrollments by state,
+// the due backlog and each sender's use of its daily cap. It reads the
+// store when scraped, at most once per refresh period, so that a scrape
+// every few seconds does not count a million enrollments each time.
+type StoreGauges struct {
+	st      GaugeStore
+	clock   Clock
+	senders []*Sender
+	refresh time.Duration
+
+	enrollments *prometheus.Desc
+	backlog     *prometheus.Desc
+	dailyUsed   *prometheus.Desc
+	dailyLimit  *prometheus.Desc
+	up          *prometheus.Desc
+
+	mu      sync.Mutex
+	read    time.Time
+	metrics []prometheus.Metric
+}
+
+// NewStoreGauges registers the gauges on reg.
+func NewStoreGauges(reg prometheus.Registerer, st GaugeStore, clock Clock, senders []*Sender, refresh time.Duration) *StoreGauges {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	g := &StoreGauges{
+		st: st, clock: clock, senders: senders, refresh: refresh,
+		enrollments: prometheus.NewDesc("drip_enrollments", "Enrollments by sequence and state.", []string{"sequence", "state"}, nil),
+		backlog:     prometheus.NewDesc("drip_due_backlog", "Active enrollments whose next step is due and not yet being sent.", nil, nil),
+		dailyUsed:   prometheus.NewDesc("drip_sender_daily_used", "Sends begun today (sender's time zone) from the sender's mailbox.", []string{"sender"}, nil),
+		dailyLimit:  prometheus.NewDesc("drip_sender_daily_limit", "The sender's daily cap (0 = none).", []string{"sender"}, nil),
+		up:          prometheus.NewDesc("drip_store_up", "1 when the last read of the store for these gauges succeeded.", nil, nil),
+	}
+	reg.MustRegister(g)
+	return g
+}
+
+// Describe implements prometheus.Collector.
+func (g *StoreGauges) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{g.enrollments, g.backlog, g.dailyUsed, g.dailyLimit, g.up} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (g *StoreGauges) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.metrics == nil || time.Since(g.read) >= g.refresh {
+		g.metrics = g.collect()
+		g.read = time.Now()
+	}
+	for _, m := range g.metrics {
+		ch <- m
+	}
+}
+
+func (g *StoreGauges) collect() []prometheus.Metric {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := g.clock.Now()
+	var out []prometheus.Metric
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		out = append(out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
+	}
+	ok := 1.0
+	if counts, err := g.st.EnrollmentCounts(ctx); err == nil {
+		for seq, byState := range counts {
+			for _, s := range store.States {
+				gauge(g.enrollments, float64(byState[s]), seq, string(s))
+			}
+		}
+	} else {
+		ok = 0
+	}
+	if n, err := g.st.DueBacklog(ctx, now); err == nil {
+		gauge(g.backlog, float64(n))
+	} else {
+		ok = 0
+	}
+	for _, s := range g.senders {
+		gauge(g.dailyLimit, float64(s.Config.DailyLimit), s.Config.Name)
+		if n, err := g.st.SenderDailyUsed(ctx, s.Config.Name, now.In(s.Location).Format(time.DateOnly)); err == nil {
+			gauge(g.dailyUsed, float64(n), s.Config.Name)
+		} else {
+			ok = 0
+		}
+	}
+	gauge(g.up, ok)
+	return out
+}
