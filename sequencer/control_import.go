@@ -1,0 +1,181 @@
+package sequencer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/importer"
+	"github.com/drip-email/drip/store"
+)
+
+// ImportRequest loads a prospect list (CSV) into a sequence.
+type ImportRequest struct {
+	Sequence string
+	Sender   string // sender of rows without a sender cell; "" = the first configured
+	Encoding string // see importer.Options.Encoding
+	FileName string // for messages; "" = "input"
+	// DryRun validates every row and stores nothing. It does not see the
+	// store: a known prospect counts as imported, a suppressed one is not
+	// caught.
+	DryRun    bool
+	RejectTo  io.Writer                           // the reject file, if wanted
+	Progress  func(rowsDone int, bytesRead int64) // see importer.Options.Progress
+	BatchSize int                                 // rows per transaction; 0 = engine.import_batch
+}
+
+// Import reads a list from in and enrols its good rows in the sequence,
+// each with its first send planned by the rules; existing enrollments stay
+// as they are. Rows are rejected for what importer.Import rejects, for a
+// suppressed address, and for a custom field the sequence declares and the
+// row leaves empty.
+//
+// The summary counts what the store holds, also when an error ends the
+// import early. An error about the file itself (empty, no email column,
+// unreadable) is a UserError of kind ErrInvalid; one of the store is not.
+func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (importer.Summary, error) {
+	seq, err := c.sequence(req.Sequence)
+	if err != nil {
+		return importer.Summary{}, err
+	}
+	sender, err := c.sender(req.Sender)
+	if err != nil {
+		return importer.Summary{}, err
+	}
+	senders := make([]string, len(c.Config.Senders))
+	for i, s := range c.Config.Senders {
+		senders[i] = s.Name
+	}
+	now := c.now()
+	opts := importer.Options{
+		FileName: req.FileName, Encoding: req.Encoding, DefaultTimezone: seq.Location, Now: now,
+		DefaultSender: sender, Senders: senders, BatchSize: req.BatchSize,
+		RejectTo: req.RejectTo, Progress: req.Progress,
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = c.Config.Engine.ImportBatch
+	}
+	sink := &importSink{st: c.Store, seq: seq, now: now, dry: req.DryRun}
+	if req.DryRun {
+		sink.seen = map[uint64]struct{}{}
+		sink.seed = maphash.MakeSeed()
+	}
+	sum, err := importer.Import(ctx, in, opts, sink)
+	if sum.Imported > 0 && !req.DryRun {
+		c.wake()
+	}
+	switch {
+	case err == nil:
+		return sum, nil
+	case sink.err != nil, ctx.Err() != nil:
+		return sum, err
+	}
+	// The file's fault: unreadable, no header, a runaway quote.
+	return sum, &UserError{Kind: ErrInvalid, Msg: err.Error(), cause: err}
+}
+
+// importSink plans and stores the rows of one import (importer.Sink).
+type importSink struct {
+	st  store.Store
+	seq *configs.Sequence
+	now time.Time
+	err error // the store's failure that ended the import
+
+	batch []store.ImportRow
+	index []int // batch[j] is rows[index[j]]
+
+	// Most rows of a list share their zone and first contact (none given:
+	// the moment of import), and so their plan: one entry of memory saves
+	// planning each of them.
+	lastLoc   *time.Location
+	lastFirst time.Time
+	lastPlan  *time.Time
+
+	// Dry runs count as importer's own dry run does (see its package
+	// comment): a set of hashes of the addresses seen.
+	dry  bool
+	seen map[uint64]struct{}
+	seed maphash.Seed
+}
+
+func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer.Outcome, error) {
+	out := make([]importer.Outcome, len(rows))
+	s.batch, s.index = s.batch[:0], s.index[:0]
+	for i, r := range rows {
+		out[i].Line = r.Line
+		if f, err := s.missingField(ctx, r); err != nil {
+			s.err = err
+			return nil, err
+		} else if f != "" {
+			out[i].Err = fmt.Errorf("missing custom field %q: sequence %s uses it in its templates", f, s.seq.Name)
+			continue
+		}
+		if s.dry {
+			h := maphash.String(s.seed, store.NormalizeEmail(r.Prospect.Email))
+			_, dup := s.seen[h]
+			s.seen[h] = struct{}{}
+			out[i].Created = !dup
+			continue
+		}
+		ir := r.ImportRow(s.seq.Name)
+		ir.NextSendAt = s.plan(r)
+		s.batch = append(s.batch, ir)
+		s.index = append(s.index, i)
+	}
+	if len(s.batch) == 0 {
+		return out, nil
+	}
+	res, err := s.st.ImportBatch(ctx, s.batch)
+	if err == nil && len(res) != len(s.batch) {
+		err = fmt.Errorf("the store answered %d results for %d rows", len(res), len(s.batch))
+	}
+	if err != nil {
+		s.err = err
+		return nil, err
+	}
+	for j, i := range s.index {
+		out[i].Created, out[i].Err = res[j].Created, res[j].Err
+	}
+	clear(s.batch) // drop the references to the rows' data
+	return out, nil
+}
+
+// plan is the first send of a new enrollment of row r.
+func (s *importSink) plan(r importer.Row) *time.Time {
+	if s.lastPlan != nil && r.Location == s.lastLoc && r.FirstContact.Equal(s.lastFirst) {
+		return s.lastPlan
+	}
+	e := store.Enrollment{State: store.StateActive, FirstContact: r.FirstContact, Anchor: r.FirstContact}
+	s.lastLoc, s.lastFirst, s.lastPlan = r.Location, r.FirstContact, Plan(e, s.seq, r.Location, s.now)
+	return s.lastPlan
+}
+
+// missingField is the first custom field the sequence declares that the
+// row leaves empty and the stored prospect (if any) does not have either.
+func (s *importSink) missingField(ctx context.Context, r importer.Row) (string, error) {
+	var known *store.Prospect
+	for _, f := range s.seq.Fields {
+		if strings.TrimSpace(r.Prospect.Fields[f]) != "" {
+			continue
+		}
+		if s.dry {
+			return f, nil
+		}
+		if known == nil {
+			p, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return "", fmt.Errorf("looking up prospect: %w", err)
+			}
+			known = &p
+		}
+		if strings.TrimSpace(known.Fields[f]) == "" {
+			return f, nil
+		}
+	}
+	return "", nil
+}
