@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/drip-email/drip/configs"
@@ -15,7 +16,22 @@ import (
 // Sequence is a configured sequence with its loaded templates.
 type Sequence struct {
 	Config    *configs.Sequence
-	Templates *templates.Set
+	Templates *templates.Set // as loaded at start
+
+	reloaded atomic.Pointer[templates.Set]
+}
+
+// ReloadTemplates makes every later send use set (templates edited while
+// the engine runs; the contract: an edited template applies to every
+// later send).
+func (s *Sequence) ReloadTemplates(set *templates.Set) { s.reloaded.Store(set) }
+
+// templates is the set in use.
+func (s *Sequence) templates() *templates.Set {
+	if t := s.reloaded.Load(); t != nil {
+		return t
+	}
+	return s.Templates
 }
 
 // Sender is a configured mailbox as the engine uses it.
@@ -81,7 +97,7 @@ type Composed struct {
 func Compose(seq *Sequence, snd *Sender, p store.Prospect, e store.Enrollment, step int,
 	messageID, unsubscribeURL string, now time.Time) (Composed, error) {
 	loc := Location(p, seq.Config)
-	r, err := seq.Templates.Render(step, templates.Data{
+	r, err := seq.templates().Render(step, templates.Data{
 		Prospect: templates.Prospect{
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Company: p.Company,
 			Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Language: p.Language,

@@ -492,3 +492,37 @@ func TestGracefulStopFinishesInFlight(t *testing.T) {
 		t.Errorf("claimable after stop = %d, want %d (undelivered ones, leases released)", len(left), want)
 	}
 }
+
+// TestEditedTemplateAppliesToLaterSends: templates reloaded while the
+// engine runs are used for every later send (the contract: sequences live
+// for years and change under running enrollments).
+func TestEditedTemplateAppliesToLaterSends(t *testing.T) {
+	st := stores()[0].open(t)
+	r := newRig(t, st, 2, smtptest.Options{})
+	emails := r.enroll(3)
+	eng := r.engine("test-reload", nil)
+	r.run(eng)
+	waitFor(t, "step 1", func() bool { return r.smtp.Total() == 3 && r.settled.Load() >= 3 })
+
+	dir := t.TempDir()
+	for k := 1; k <= 2; k++ {
+		body := fmt.Sprintf("Subject: Edited %d\n\nEDITED copy of step {{.Step}}\n{{.UnsubscribeURL}}\n", k)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d.txt", k)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := templates.LoadSet(dir, r.seq.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.seq.ReloadTemplates(set)
+	r.clock.Set(t0.Add(time.Hour))
+	eng.Wake()
+	waitFor(t, "step 2", func() bool { return r.smtp.Total() == 6 })
+	for _, m := range r.smtp.Messages()[3:] {
+		if !strings.Contains(string(m.Data), "EDITED copy of step 2") {
+			t.Errorf("step 2 to %v was sent with the old template", m.To)
+		}
+	}
+	_ = emails
+}

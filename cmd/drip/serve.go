@@ -188,6 +188,8 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 			}()
 		}
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); reloadTemplates(watchCtx, cfg, seqs, 10*time.Second, log.With("component", "templates")) }()
 	log.Info("drip serving", "listen", ln.Addr().String(), "instance", owner, "workers", cfg.Workers,
 		"sequences", len(seqs), "senders", len(senders))
 	if hooks.ready != nil {
