@@ -1,0 +1,387 @@
+-- The SQL both drivers share. Blocks are `-- name: x` (listmonk style);
+-- whole-line comments are dropped before a query is sent. Where PostgreSQL
+-- and SQLite differ, a macro of the driver fills in its own spelling:
+--   {{forUpdate}}         row lock till commit on PostgreSQL; nothing on
+--                         SQLite, whose single writer already serialises
+--   {{ids "$1"}}          the ids of a JSON list parameter, as a subquery
+--   {{texts "$1"}}        the strings of a JSON list parameter, as a subquery
+--   {{jsonMerge "a" "b"}} JSON object a with b's keys laid over it
+--   {{greatest "a" "b"}}  the larger of a and b
+-- A block named part:x is a piece of SQL that queries include with
+-- {{template "part:x"}}.
+-- Parameters are $1.. in both (SQLite reads $N as the N-th argument).
+
+-- ---------------------------------------------------------------- prospects
+
+-- name: prospect-by-norm
+SELECT * FROM prospects WHERE email_norm = $1 AND forgotten_at IS NULL
+
+-- name: prospect-lock-by-norm
+SELECT * FROM prospects WHERE email_norm = $1 AND forgotten_at IS NULL {{forUpdate}}
+
+-- name: prospect-by-id
+SELECT * FROM prospects WHERE id = $1 AND forgotten_at IS NULL
+
+-- name: prospect-lock
+SELECT * FROM prospects WHERE id = $1 {{forUpdate}}
+
+-- name: prospect-forgotten
+SELECT forgotten_at IS NOT NULL FROM prospects WHERE id = $1
+
+-- name: prospects-by-ids
+SELECT * FROM prospects WHERE id IN {{ids "$1"}} AND forgotten_at IS NULL
+
+-- name: prospect-insert
+-- ON CONFLICT: a concurrent insert of the same address won; the caller
+-- then updates that row instead.
+INSERT INTO prospects (email, email_norm, email_hash, first_name, last_name, company,
+    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+ON CONFLICT (email_norm) DO NOTHING
+RETURNING *
+
+-- name: prospect-update
+UPDATE prospects SET email = $2, first_name = $3, last_name = $4, company = $5, title = $6,
+    phone = $7, met_at = $8, timezone = $9, language = $10, notes = $11, fields = $12,
+    updated_at = $13
+WHERE id = $1
+RETURNING *
+
+-- name: prospect-list
+-- $1 sequence, $2 state ('' = any), $3 LIKE pattern ('' = any), $4 limit, $5 offset.
+-- The enrollment shown is the one still running if any, else the latest.
+SELECT p.*, (
+    SELECT e.id FROM enrollments e
+    WHERE e.prospect_id = p.id AND ($1 = '' OR e.sequence = $1) AND ($2 = '' OR e.state = $2)
+    ORDER BY CASE WHEN e.state IN ('active', 'paused', 'replied') THEN 0 ELSE 1 END,
+        e.updated_at DESC, e.id DESC
+    LIMIT 1
+) AS enrollment_id
+FROM prospects p
+WHERE p.forgotten_at IS NULL
+    AND ($3 = '' OR p.email_norm LIKE $3 ESCAPE '\' OR lower(p.company) LIKE $3 ESCAPE '\')
+    AND (($1 = '' AND $2 = '') OR EXISTS (
+        SELECT 1 FROM enrollments e
+        WHERE e.prospect_id = p.id AND ($1 = '' OR e.sequence = $1) AND ($2 = '' OR e.state = $2)))
+ORDER BY p.email_norm
+LIMIT $4 OFFSET $5
+
+-- name: prospect-count
+SELECT count(*) FROM prospects p
+WHERE p.forgotten_at IS NULL
+    AND ($3 = '' OR p.email_norm LIKE $3 ESCAPE '\' OR lower(p.company) LIKE $3 ESCAPE '\')
+    AND (($1 = '' AND $2 = '') OR EXISTS (
+        SELECT 1 FROM enrollments e
+        WHERE e.prospect_id = p.id AND ($1 = '' OR e.sequence = $1) AND ($2 = '' OR e.state = $2)))
+
+-- name: prospect-forget
+-- The row stays (sends and events point at it, and the statistics count
+-- it) but nothing in it names the person any more.
+UPDATE prospects SET email = '', email_norm = 'forgotten:' || id, email_hash = '',
+    first_name = '', last_name = '', company = '', title = '', phone = '', met_at = '',
+    timezone = '', language = '', notes = '', fields = '{}', forgotten_at = $2, updated_at = $2
+WHERE id = $1
+
+-- name: forget-enrollments
+UPDATE enrollments SET
+    state = CASE WHEN state IN ('bounced', 'unsubscribed', 'completed', 'failed') THEN state ELSE 'unsubscribed' END,
+    next_send_at = NULL, thread_subject = '', thread_refs = '', reason = 'forgotten',
+    version = version + 1, updated_at = $2
+WHERE prospect_id = $1
+
+-- name: forget-events
+-- Message-IDs of our own sends are not personal; those of inbound mail,
+-- and every free-text detail (a DSN quotes the address), may be.
+UPDATE events SET detail = '',
+    message_id = CASE WHEN kind IN ('sent', 'skipped', 'failed', 'unknown') THEN message_id ELSE '' END
+WHERE prospect_id = $1
+
+-- name: forget-sends
+UPDATE sends SET error = ''
+WHERE enrollment_id IN (SELECT id FROM enrollments WHERE prospect_id = $1)
+
+-- -------------------------------------------------------------- enrollments
+
+-- name: enrollment-by-id
+SELECT * FROM enrollments WHERE id = $1
+
+-- name: enrollment-lock
+SELECT * FROM enrollments WHERE id = $1 {{forUpdate}}
+
+-- name: enrollments-lock
+-- Locks a batch in id order, so that two batches never wait on each other
+-- in a cycle.
+SELECT id FROM enrollments WHERE id IN {{ids "$1"}} ORDER BY id {{forUpdate}}
+
+-- name: enrollment-by-pair
+SELECT * FROM enrollments WHERE prospect_id = $1 AND sequence = $2
+
+-- name: enrollments-by-prospect
+SELECT * FROM enrollments WHERE prospect_id = $1 ORDER BY id
+
+-- name: enrollments-by-ids
+SELECT * FROM enrollments WHERE id IN {{ids "$1"}}
+
+-- name: enrollments-open-of-prospect
+SELECT * FROM enrollments
+WHERE prospect_id = $1 AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed')
+ORDER BY id {{forUpdate}}
+
+-- name: enrollment-insert
+INSERT INTO enrollments (prospect_id, sequence, sender, state, first_contact, anchor,
+    paused_at, last_step, last_sent_at, next_send_at, thread_subject, thread_refs, reason,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+ON CONFLICT (prospect_id, sequence) DO NOTHING
+RETURNING *
+
+-- name: enrollment-update
+-- Every change of an enrollment is a read under lock, a decision in Go,
+-- and this write; version counts the writes (optimistic concurrency).
+UPDATE enrollments SET state = $2, anchor = $3, paused_at = $4, last_step = $5,
+    last_sent_at = $6, next_send_at = $7, thread_subject = $8, thread_refs = $9, reason = $10,
+    lease_owner = $11, lease_until = $12, version = version + 1, updated_at = $13
+WHERE id = $1
+RETURNING *
+
+-- name: enrollments-release
+UPDATE enrollments SET lease_owner = '', lease_until = NULL
+WHERE lease_owner = $1 AND id IN {{ids "$2"}}
+
+-- name: enrollments-complete-past-end
+UPDATE enrollments SET state = 'completed', next_send_at = NULL, reason = $4,
+    version = version + 1, updated_at = $3
+WHERE sequence = $1 AND last_step >= $2
+    AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed')
+RETURNING *
+
+-- name: enrollment-counts
+SELECT sequence, state, count(*) AS n FROM enrollments GROUP BY sequence, state
+
+-- name: analyze-enrollments
+ANALYZE enrollments
+
+-- name: part:due
+-- Due at $1 and not leased: what the claim takes and the backlog counts.
+-- state = 'active' spelled out lets the partial index enrollments_due serve.
+state = 'active' AND next_send_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+
+-- name: due-backlog
+SELECT count(*) FROM enrollments WHERE {{template "part:due"}}
+
+-- -------------------------------------------------------------------- sends
+
+-- name: send-gate
+-- Everything SendsStart decides on, in one round trip.
+SELECT e.state, e.lease_owner, e.lease_until, p.forgotten_at IS NOT NULL AS forgotten,
+    EXISTS (SELECT 1 FROM suppressions s WHERE s.email_hash = p.email_hash) AS suppressed,
+    COALESCE((SELECT status FROM sends WHERE enrollment_id = e.id AND step = $2), '') AS send_status
+FROM enrollments e JOIN prospects p ON p.id = e.prospect_id
+WHERE e.id = $1
+
+-- name: sender-daily-take
+-- Takes one unit of the day's cap, atomically: the conditional upsert
+-- re-checks `used` under the row lock, so concurrent takers never pass it.
+-- No row back means the cap is used up.
+INSERT INTO sender_daily (sender, day, used) VALUES ($1, $2, 1)
+ON CONFLICT (sender, day) DO UPDATE SET used = sender_daily.used + 1
+WHERE sender_daily.used < $3
+RETURNING used
+
+-- name: sender-daily-give-back
+UPDATE sender_daily SET used = used - 1 WHERE sender = $1 AND day = $2 AND used > 0
+
+-- name: sender-daily-used
+SELECT used FROM sender_daily WHERE sender = $1 AND day = $2
+
+-- name: send-begin
+INSERT INTO sends (enrollment_id, step, sender, message_id, status, attempts, planned_at, started_at)
+VALUES ($1, $2, $3, $4, 'sending', 1, $5, $6)
+ON CONFLICT (enrollment_id, step) DO NOTHING
+RETURNING id
+
+-- name: send-retry
+-- A retried step keeps its Message-ID unless the caller brings a new one.
+UPDATE sends SET status = 'sending', attempts = attempts + 1, sender = $3, started_at = $6,
+    message_id = CASE WHEN $4 <> '' THEN $4 ELSE message_id END,
+    planned_at = COALESCE(planned_at, $5), finished_at = NULL, error = ''
+WHERE enrollment_id = $1 AND step = $2 AND status = 'retry'
+
+-- name: send-settle
+-- A row already 'sent' is never changed: a late finisher may turn
+-- 'unknown' into 'sent', never the reverse.
+INSERT INTO sends (enrollment_id, step, sender, message_id, status, attempts, planned_at, finished_at, error)
+VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)
+ON CONFLICT (enrollment_id, step) DO UPDATE SET
+    status = excluded.status,
+    message_id = CASE WHEN excluded.message_id <> '' THEN excluded.message_id ELSE sends.message_id END,
+    planned_at = COALESCE(excluded.planned_at, sends.planned_at),
+    finished_at = COALESCE(excluded.finished_at, sends.finished_at),
+    error = excluded.error
+WHERE sends.status <> 'sent'
+
+-- name: send-get
+SELECT * FROM sends WHERE enrollment_id = $1 AND step = $2
+
+-- name: sends-by-enrollment
+SELECT * FROM sends WHERE enrollment_id = $1 ORDER BY step
+
+-- name: sent-by-message-ids
+SELECT s.enrollment_id, e.prospect_id, e.sequence, s.sender, s.step, s.message_id, p.email, e.state
+FROM sends s
+JOIN enrollments e ON e.id = s.enrollment_id
+JOIN prospects p ON p.id = e.prospect_id
+WHERE s.message_id IN {{texts "$1"}} AND s.message_id <> ''
+
+-- name: sent-latest-to-email
+SELECT s.enrollment_id, e.prospect_id, e.sequence, s.sender, s.step, s.message_id, p.email, e.state
+FROM prospects p
+JOIN enrollments e ON e.prospect_id = p.id
+JOIN sends s ON s.enrollment_id = e.id
+WHERE p.email_norm = $1 AND s.status IN ('sent', 'sending', 'unknown')
+ORDER BY COALESCE(s.finished_at, s.started_at) DESC, s.id DESC
+LIMIT 1
+
+-- ------------------------------------------------------------- suppressions
+
+-- name: suppressed
+SELECT count(*) FROM suppressions WHERE email_hash = $1
+
+-- name: suppression-insert
+-- The first reason given is kept.
+INSERT INTO suppressions (email_hash, reason, created_at) VALUES ($1, $2, $3)
+ON CONFLICT (email_hash) DO NOTHING
+
+-- ------------------------------------------------------------------- events
+
+-- name: event-insert
+INSERT INTO events (prospect_id, enrollment_id, sequence, step, kind, message_id, detail, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+
+-- name: timeline
+-- An enrollment is recorded once, as its row; its "enrolled" entry is read
+-- from there (id 0, so it sorts first among entries of the same instant).
+SELECT id, prospect_id, enrollment_id, sequence, step, kind, message_id, detail, at
+FROM events WHERE prospect_id = $1
+UNION ALL
+SELECT 0, prospect_id, id, sequence, 0, 'enrolled', '', '', created_at
+FROM enrollments WHERE prospect_id = $1
+ORDER BY at, id
+
+-- ------------------------------------------------------------------- import
+-- A batch goes through two staging tables (import-stage-*, filled by
+-- import-load-*) after import-lock has made the import the only writer of
+-- prospects: suppressed addresses are dropped, known prospects updated and
+-- new ones inserted, each in one statement, then the enrollments not there
+-- yet. With no concurrent writer, plain INSERTs behind NOT EXISTS do what
+-- ON CONFLICT would, at half the cost.
+
+-- name: import-suppressed
+SELECT t.email_norm FROM import_prospects t
+WHERE t.email_hash IN (SELECT email_hash FROM suppressions)
+
+-- name: import-drop-prospects
+DELETE FROM import_prospects WHERE email_norm IN {{texts "$1"}}
+
+-- name: import-drop-enrollments
+DELETE FROM import_enrollments WHERE email_norm IN {{texts "$1"}}
+
+-- name: import-existing
+SELECT p.email_norm FROM prospects p
+WHERE p.email_norm IN (SELECT email_norm FROM import_prospects) AND p.forgotten_at IS NULL
+
+-- name: import-update-prospects
+-- Non-empty incoming values overwrite; custom fields merge key by key.
+UPDATE prospects SET
+    email = t.email,
+    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
+    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
+    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
+    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
+    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
+    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
+    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
+    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
+    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
+    fields = {{jsonMerge "prospects.fields" "t.fields"}},
+    updated_at = $1
+FROM import_prospects t
+WHERE prospects.email_norm = t.email_norm
+
+-- name: import-insert-prospects
+INSERT INTO prospects (email, email_norm, email_hash, first_name, last_name, company,
+    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at)
+SELECT email, email_norm, email_hash, first_name, last_name, company,
+    title, phone, met_at, timezone, language, notes, fields, $1, $1
+FROM import_prospects t
+WHERE NOT EXISTS (SELECT 1 FROM prospects p WHERE p.email_norm = t.email_norm)
+
+-- name: import-enroll
+-- Existing enrollments stay as they are.
+INSERT INTO enrollments (prospect_id, sequence, sender, state, first_contact, anchor,
+    next_send_at, created_at, updated_at)
+SELECT p.id, t.sequence, t.sender, 'active', t.first_contact, t.first_contact,
+    t.next_send_at, $1, $1
+FROM import_enrollments t JOIN prospects p ON p.email_norm = t.email_norm
+WHERE NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id AND e.sequence = t.sequence)
+
+-- ----------------------------------------------------------- mailbox watching
+
+-- name: mailbox-cursor-get
+SELECT sender, uidvalidity, last_uid FROM mailbox_cursors WHERE sender = $1
+
+-- name: mailbox-cursor-advance
+-- A new UIDVALIDITY restarts the count; otherwise the cursor only moves on.
+INSERT INTO mailbox_cursors (sender, uidvalidity, last_uid) VALUES ($1, $2, $3)
+ON CONFLICT (sender) DO UPDATE SET
+    last_uid = CASE WHEN mailbox_cursors.uidvalidity = excluded.uidvalidity
+        THEN {{greatest "mailbox_cursors.last_uid" "excluded.last_uid"}}
+        ELSE excluded.last_uid END,
+    uidvalidity = excluded.uidvalidity
+
+-- name: inbound-insert
+INSERT INTO inbound (sender, key_hash, handled_at) VALUES ($1, $2, $3)
+ON CONFLICT (sender, key_hash) DO NOTHING
+
+-- name: mailbox-lease
+-- Taken when free, expired, or already ours; the conditional upsert decides
+-- under the row lock, so two instances never both get it.
+INSERT INTO mailbox_leases (sender, owner, lease_until) VALUES ($1, $2, $4)
+ON CONFLICT (sender) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+WHERE mailbox_leases.owner = excluded.owner OR mailbox_leases.lease_until <= $3
+RETURNING owner
+
+-- name: mailbox-lease-release
+DELETE FROM mailbox_leases WHERE sender = $1 AND owner = $2
+
+-- -------------------------------------------------------------------- stats
+
+-- name: stats-sends
+SELECT s.step, s.status AS what, count(*) AS n
+FROM sends s JOIN enrollments e ON e.id = s.enrollment_id
+WHERE e.sequence = $1
+GROUP BY s.step, s.status
+
+-- name: stats-events
+-- Replies, auto-replies and unsubscribes, attributed to the step of the
+-- send they answered, counted once per enrollment and step.
+SELECT step, kind AS what, count(DISTINCT enrollment_id) AS n
+FROM events
+WHERE sequence = $1 AND kind IN ('reply', 'auto_reply', 'unsubscribe') AND step > 0
+GROUP BY step, kind
+
+-- name: stats-bounces
+-- A bounce is known from the SMTP answer (the send row) or from a DSN (an
+-- event); a step bounced both ways counts once.
+SELECT step, '' AS what, count(*) AS n FROM (
+    SELECT s.enrollment_id, s.step
+    FROM sends s JOIN enrollments e ON e.id = s.enrollment_id
+    WHERE e.sequence = $1 AND s.status = 'bounced'
+    UNION
+    SELECT enrollment_id, step FROM events
+    WHERE sequence = $1 AND kind = 'bounce' AND step > 0 AND enrollment_id IS NOT NULL
+) b
+GROUP BY step
+
+-- name: stats-states
+SELECT 0 AS step, state AS what, count(*) AS n FROM enrollments WHERE sequence = $1 GROUP BY state

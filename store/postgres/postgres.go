@@ -1,0 +1,124 @@
+// Package postgres is drip's store for teams and for several `drip serve`
+// instances side by side: PostgreSQL through lib/pq. Instances share the
+// work through row locks (claims skip each other's rows) and conditional
+// upserts (daily caps, mailbox leases). The schema comes from package
+// migrations; Open does not apply it.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // registers the "postgres" database/sql driver
+
+	"github.com/drip-email/drip/store/internal/sqlstore"
+)
+
+//go:embed queries.sql
+var queries string
+
+// dialect is what differs from SQLite: see sqlstore/queries.sql. List
+// parameters arrive as JSON text in both databases.
+var dialect = sqlstore.Dialect{
+	Name:    "postgres",
+	Queries: queries,
+	Macros: map[string]any{
+		"forUpdate": func() string { return "FOR UPDATE" },
+		"ids":       func(p string) string { return "(SELECT json_array_elements_text(" + p + "::json)::bigint)" },
+		"texts":     func(p string) string { return "(SELECT json_array_elements_text(" + p + "::json))" },
+		"jsonMerge": func(a, b string) string { return "(" + a + "::jsonb || " + b + "::jsonb)::text" },
+		"greatest":  func(a, b string) string { return "GREATEST(" + a + ", " + b + ")" },
+	},
+	Explain: "EXPLAIN ",
+}
+
+// Store is the PostgreSQL store.
+type Store struct {
+	*sqlstore.Store
+	db *sql.DB
+}
+
+// maxConns bounds one instance's connections; the engine's workers, the
+// claimer, the watchers and the API share them.
+const maxConns = 16
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string; lib/pq wants sslmode=disable for a server without TLS). Run
+// migrations.Up on DB() before use. Errors never show the password.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	where := Redact(dsn)
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening PostgreSQL %s: %w", where, scrub(err, dsn))
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connecting to PostgreSQL %s: %w", where, scrub(err, dsn))
+	}
+	x := sqlx.NewDb(db, "postgres")
+	s, err := sqlstore.New(x, x, dialect)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{Store: s, db: db}, nil
+}
+
+// DB is the connection pool, for migrations.Up.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Redact returns dsn fit for a log line: a URL with its password masked,
+// or "(dsn)" for what is not a URL (a key=value string may hold one too).
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "(dsn)"
+	}
+	return u.Redacted()
+}
+
+// scrub removes the DSN, and its password, from a driver error (lib/pq
+// quotes a URL it cannot parse).
+func scrub(err error, dsn string) error {
+	msg := strings.ReplaceAll(err.Error(), dsn, "(dsn)")
+	if pw := password(dsn); pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// password finds the password in a URL, even a malformed one, or in a
+// key=value DSN.
+func password(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		pw, _ := u.User.Password()
+		return pw
+	}
+	if _, rest, ok := strings.Cut(dsn, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			if _, pw, ok := strings.Cut(rest[:at], ":"); ok {
+				return pw
+			}
+		}
+		return ""
+	}
+	for _, f := range strings.Fields(dsn) {
+		if v, ok := strings.CutPrefix(f, "password="); ok {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
+}
