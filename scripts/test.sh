@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test run, on a fresh machine: starts the real peers the tests
+# need (PostgreSQL 15, Dovecot), checks formatting, vet and staticcheck, and
+# runs every test with the race detector. PostgreSQL and Dovecot tests never
+# skip here: if a server cannot start, this script fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=2026.2.2
+export DRIP_REQUIRE_POSTGRES=1
+export DRIP_REQUIRE_DOVECOT=1
+
+echo "== peers"
+cleanup() {
+  scripts/postgres.sh stop >/dev/null 2>&1 || true
+  [ -x scripts/dovecot.sh ] && scripts/dovecot.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+DRIP_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
+export DRIP_TEST_POSTGRES_URL
+echo "postgres: ${DRIP_TEST_POSTGRES_URL}"
+if [ -x scripts/dovecot.sh ]; then
+  DRIP_TEST_DOVECOT="$(scripts/dovecot.sh start)"
+  export DRIP_TEST_DOVECOT
+  echo "dovecot: ${DRIP_TEST_DOVECOT}"
+fi
+
+echo "== build, format, vet, staticcheck"
+go build ./...
+unformatted="$(gofmt -l . | grep -v '^vendor/' || true)"
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+GOFLAGS= go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
+
+echo "== tests (race)"
+go test -race -count=1 -timeout 20m ./...
+echo "== all green"
