@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 STATICCHECK_VERSION=2026.2.2
 export DRIP_REQUIRE_POSTGRES=1
 export DRIP_REQUIRE_DOVECOT=1
+export DRIP_ARTIFACTS="${DRIP_ARTIFACTS:-${TMPDIR:-/tmp}/drip-artifacts}"
 
 echo "== peers"
 cleanup() {
@@ -24,6 +25,9 @@ if [ -x scripts/dovecot.sh ]; then
   export DRIP_TEST_DOVECOT
   echo "dovecot: ${DRIP_TEST_DOVECOT}"
 fi
+DRIP_CHROMIUM="$(scripts/chromium.sh)"
+export DRIP_CHROMIUM DRIP_REQUIRE_CHROMIUM=1
+echo "chromium: ${DRIP_CHROMIUM}"
 
 echo "== build, format, vet, staticcheck"
 go build ./...

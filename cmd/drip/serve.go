@@ -24,6 +24,7 @@ import (
 	"github.com/drip-email/drip/mailer/imapwatch"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/web"
 )
 
 func init() {
@@ -147,6 +148,11 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		Ready:   func(ctx context.Context) error { return st.Ping(ctx) },
 	})
+	ui, err := web.New(web.Options{Control: control, Store: st, Config: cfg, Log: log.With("component", "web")})
+	if err != nil {
+		return err
+	}
+	handler = web.Mount(ui, handler)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
@@ -189,7 +195,10 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 		}
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); reloadTemplates(watchCtx, cfg, seqs, 10*time.Second, log.With("component", "templates")) }()
+	go func() {
+		defer wg.Done()
+		reloadTemplates(watchCtx, cfg, seqs, 10*time.Second, log.With("component", "templates"))
+	}()
 	log.Info("drip serving", "listen", ln.Addr().String(), "instance", owner, "workers", cfg.Workers,
 		"sequences", len(seqs), "senders", len(senders))
 	if hooks.ready != nil {
@@ -228,7 +237,9 @@ func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owne
 		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify,
 		Poll: ic.Poll.Approx(), ReconnectMax: cfg.Engine.ReconnectLimit.Approx(),
 		Lease: cfg.Engine.MailboxLease.Approx(), Owner: owner,
-		Clock: clock.Now, Log: log.With("component", "imap", "sender", snd.Config.Name),
+		// The watcher adds sender, server and mailbox itself; adding sender
+		// here too would write the key twice in every line.
+		Clock: clock.Now, Log: log.With("component", "imap"),
 		Metrics: m, OnHandled: onHandled,
 	}, st)
 }

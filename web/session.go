@@ -1,0 +1,288 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/drip-email/drip/configs"
+)
+
+// Sessions are signed cookies rather than ids in this process's memory:
+// several `drip serve` instances may sit behind one address, and a restart
+// (a deploy during a fair) must not sign a rep out, who would then have to
+// type a long token on a phone again. The cookie holds a random 256-bit
+// session id and its expiry, signed with HMAC-SHA256 under a key derived
+// from the API token: rotating the token signs everybody out, which is
+// what rotating a leaked token should do.
+//
+// Signing out deletes the cookie and remembers the session id as revoked
+// until it would have expired, on this instance (a copy of the cookie
+// replayed to another instance stays valid until its expiry; the expiry
+// bounds that).
+//
+// CSRF tokens are the HMAC of the session id under the same key: bound to
+// the session, nothing to store, and one session's token is worthless in
+// another.
+
+const (
+	sessionCookie = "drip_session"
+	csrfField     = "csrf"
+	idLen         = 32 // session id bytes: 256 bits
+	payloadLen    = idLen + 8
+)
+
+type session struct {
+	id      [idLen]byte
+	expires time.Time
+	csrf    string
+}
+
+type sessions struct {
+	key    []byte // nil: no API token is configured and nobody signs in
+	token  [sha256.Size]byte
+	ttl    time.Duration
+	now    func() time.Time
+	secure bool
+
+	mu      sync.Mutex
+	revoked map[[idLen]byte]time.Time // signed out before expiry -> expiry
+
+	// failures throttles wrong tokens: a guesser gets a handful a second,
+	// a person who mistyped does not notice.
+	failures *rate.Limiter
+}
+
+func newSessions(apiToken string, ttl time.Duration, now func() time.Time, secure bool) *sessions {
+	s := &sessions{ttl: ttl, now: now, secure: secure, revoked: map[[idLen]byte]time.Time{},
+		failures: rate.NewLimiter(rate.Limit(5), 20)}
+	if apiToken != "" {
+		mac := hmac.New(sha256.New, []byte(apiToken))
+		mac.Write([]byte("drip web session key v1"))
+		s.key = mac.Sum(nil)
+		s.token = sha256.Sum256([]byte(apiToken))
+	}
+	return s
+}
+
+// secureCookies: the cookie is only sent over HTTPS when drip is reached
+// through HTTPS (public_url says so; a TLS request says so too, see
+// cookieFor).
+func secureCookies(cfg *configs.Config) bool {
+	u, err := url.Parse(cfg.HTTP.PublicURL)
+	return err == nil && strings.EqualFold(u.Scheme, "https")
+}
+
+// tokenOK compares a typed token with the API token in constant time; both
+// are hashed first so that not even the length shows in the timing.
+func (s *sessions) tokenOK(typed string) bool {
+	if s.key == nil {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(typed)))
+	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
+}
+
+func (s *sessions) mac(parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+func (s *sessions) csrfFor(id [idLen]byte) string {
+	return base64.RawURLEncoding.EncodeToString(s.mac([]byte("csrf\x00"), id[:]))
+}
+
+// start makes a new session and the cookie that carries it.
+func (s *sessions) start(r *http.Request) (*session, *http.Cookie) {
+	ss := &session{expires: s.now().Add(s.ttl).Truncate(time.Second)}
+	rand.Read(ss.id[:]) // never fails (crypto/rand panics rather than return an error)
+	ss.csrf = s.csrfFor(ss.id)
+	var payload [payloadLen]byte
+	copy(payload[:], ss.id[:])
+	binary.BigEndian.PutUint64(payload[idLen:], uint64(ss.expires.Unix()))
+	value := base64.RawURLEncoding.EncodeToString(payload[:]) + "." +
+		base64.RawURLEncoding.EncodeToString(s.mac([]byte("session\x00"), payload[:]))
+	c := s.cookie(r, value)
+	// MaxAge, not Expires: the browser counts from its own clock.
+	c.MaxAge = int(s.ttl / time.Second)
+	return ss, c
+}
+
+// clearCookie deletes the session cookie.
+func (s *sessions) clearCookie(r *http.Request) *http.Cookie {
+	c := s.cookie(r, "")
+	c.MaxAge = -1
+	return c
+}
+
+func (s *sessions) cookie(r *http.Request, value string) *http.Cookie {
+	return &http.Cookie{
+		Name: sessionCookie, Value: value, Path: Prefix + "/",
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.secure || r.TLS != nil,
+	}
+}
+
+// fromRequest is the request's valid session, if any.
+func (s *sessions) fromRequest(r *http.Request) (*session, bool) {
+	if s.key == nil {
+		return nil, false
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	enc, sig, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || len(payload) != payloadLen {
+		return nil, false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, s.mac([]byte("session\x00"), payload)) {
+		return nil, false
+	}
+	ss := &session{expires: time.Unix(int64(binary.BigEndian.Uint64(payload[idLen:])), 0)}
+	copy(ss.id[:], payload[:idLen])
+	if !s.now().Before(ss.expires) {
+		return nil, false
+	}
+	s.mu.Lock()
+	_, revoked := s.revoked[ss.id]
+	s.mu.Unlock()
+	if revoked {
+		return nil, false
+	}
+	ss.csrf = s.csrfFor(ss.id)
+	return ss, true
+}
+
+// checkCSRF compares a form's token with the session's in constant time.
+func (s *sessions) checkCSRF(ss *session, got string) bool {
+	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.csrf)) == 1
+}
+
+// revoke forgets a session on this instance until it would have expired.
+func (s *sessions) revoke(ss *session) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, exp := range s.revoked {
+		if !now.Before(exp) {
+			delete(s.revoked, id) // expired anyway: its cookie is refused by date
+		}
+	}
+	s.revoked[ss.id] = ss.expires
+}
+
+// signinData is the sign-in page.
+type signinData struct {
+	Next      string
+	Error     string
+	NoToken   bool   // no http.api_token is configured: nobody can sign in
+	Stay      string // how long a session lasts, in words
+	SignedOut bool   // just signed out: say so
+}
+
+func (s *server) signinPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	next := r.URL.Query().Get("next")
+	if _, ok := s.auth.fromRequest(r); ok {
+		// Already signed in: go on.
+		if !safeNext(next) {
+			next = Prefix + "/enroll"
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	s.renderSignin(w, r, http.StatusOK, signinData{Next: next, SignedOut: r.URL.Query().Get("signedout") == "1"})
+}
+
+func (s *server) renderSignin(w http.ResponseWriter, r *http.Request, status int, d signinData) {
+	if !safeNext(d.Next) {
+		d.Next = ""
+	}
+	d.NoToken = s.auth.key == nil
+	d.Stay = staySignedIn(s.o.SessionTTL)
+	s.render(w, r, nil, status, "signin", "Sign in", "", d)
+}
+
+// signin checks the token and starts a session. It needs no CSRF token:
+// there is no session yet to ride on, and signing a victim in to drip
+// gives an attacker nothing (there is one account, and its token is the
+// secret itself).
+func (s *server) signin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.renderSignin(w, r, http.StatusBadRequest, signinData{Error: "The form could not be read; try again."})
+		return
+	}
+	next := r.PostFormValue("next")
+	if s.auth.failures.Tokens() < 1 {
+		// Checked before the token, so that a guesser learns nothing while throttled.
+		s.renderSignin(w, r, http.StatusTooManyRequests,
+			signinData{Next: next, Error: "Too many wrong tokens; wait a few seconds and try again."})
+		return
+	}
+	if !s.auth.tokenOK(r.PostFormValue("token")) {
+		s.auth.failures.Allow()
+		s.log.Warn("web: sign-in refused: wrong token", "remote", r.RemoteAddr)
+		s.renderSignin(w, r, http.StatusUnauthorized,
+			signinData{Next: next, Error: "That is not the API token (http.api_token in drip's configuration)."})
+		return
+	}
+	_, c := s.auth.start(r)
+	http.SetCookie(w, c)
+	if !safeNext(next) {
+		next = Prefix + "/enroll"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *server) signout(w http.ResponseWriter, r *http.Request, ss *session) error {
+	s.auth.revoke(ss)
+	http.SetCookie(w, s.auth.clearCookie(r))
+	http.Redirect(w, r, Prefix+"/signin?signedout=1", http.StatusSeeOther)
+	return nil
+}
+
+// safeNext accepts only a path of ours as a place to return to: never
+// another site ("//evil", "https://evil", "/\evil").
+func safeNext(next string) bool {
+	if !strings.HasPrefix(next, Prefix+"/") || strings.HasPrefix(next, Prefix+"/signin") {
+		return false
+	}
+	return !strings.ContainsAny(next, "\\\r\n") && !strings.Contains(next, "//")
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// staySignedIn says a session's length in words: "12 hours", "90 minutes".
+func staySignedIn(ttl time.Duration) string {
+	switch {
+	case ttl == time.Hour:
+		return "1 hour"
+	case ttl%time.Hour == 0:
+		return fmt.Sprintf("%d hours", ttl/time.Hour)
+	case ttl < time.Minute:
+		return "less than a minute"
+	}
+	return fmt.Sprintf("%d minutes", ttl/time.Minute)
+}
