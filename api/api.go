@@ -431,7 +431,18 @@ const readyTimeout = 3 * time.Second
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := s.o.Ready(ctx); err != nil {
+	// Ready may not return when ctx ends: lib/pq ignores contexts while it
+	// starts a connection, so a database that accepts connections and
+	// never answers would hold the probe. Wait no longer than ctx.
+	done := make(chan error, 1)
+	go func() { done <- s.o.Ready(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("the store did not answer within %s", readyTimeout)
+	}
+	if err != nil {
 		s.log.Warn("api: not ready", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the store is not reachable")
 		return

@@ -21,6 +21,12 @@ type GaugeStore interface {
 // the due backlog and each sender's use of its daily cap. It reads the
 // store when scraped, at most once per refresh period, so that a scrape
 // every few seconds does not count a million enrollments each time.
+//
+// A scrape waits at most collectWait for the store. A database that
+// accepts connections and never answers (lib/pq's connection start-up
+// ignores contexts) would otherwise hold the scrape past Prometheus's
+// timeout, and the whole scrape, the engine's own series included, would
+// be lost exactly when drip_store_up 0 matters.
 type StoreGauges struct {
 	st      GaugeStore
 	clock   Clock
@@ -34,9 +40,14 @@ type StoreGauges struct {
 	up          *prometheus.Desc
 
 	mu      sync.Mutex
-	read    time.Time
-	metrics []prometheus.Metric
+	read    time.Time           // when the last read ended
+	metrics []prometheus.Metric // what it found
+	reading chan struct{}       // closed when the read in progress ends; nil when none
 }
+
+// collectWait is how long a scrape waits for the store: half Prometheus's
+// default scrape timeout (10s).
+const collectWait = 5 * time.Second
 
 // NewStoreGauges registers the gauges on reg.
 func NewStoreGauges(reg prometheus.Registerer, st GaugeStore, clock Clock, senders []*Sender, refresh time.Duration) *StoreGauges {
@@ -65,14 +76,50 @@ func (g *StoreGauges) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (g *StoreGauges) Collect(ch chan<- prometheus.Metric) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.metrics == nil || time.Since(g.read) >= g.refresh {
-		g.metrics = g.collect()
-		g.read = time.Now()
+	fresh := g.metrics != nil && time.Since(g.read) < g.refresh
+	if !fresh && g.reading == nil {
+		// One read at a time, in its own goroutine, so that a scrape can
+		// stop waiting for it; a later scrape picks up what it found.
+		done := make(chan struct{})
+		g.reading = done
+		go func() {
+			defer close(done)
+			found := g.collect()
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.metrics, g.read, g.reading = found, time.Now(), nil
+		}()
 	}
-	for _, m := range g.metrics {
+	reading := g.reading
+	g.mu.Unlock()
+	if !fresh {
+		t := time.NewTimer(collectWait)
+		defer t.Stop()
+		select {
+		case <-reading:
+		case <-t.C:
+			for _, m := range g.unreachable() {
+				ch <- m
+			}
+			return
+		}
+	}
+	g.mu.Lock()
+	found := g.metrics
+	g.mu.Unlock()
+	for _, m := range found {
 		ch <- m
 	}
+}
+
+// unreachable is what a scrape shows while the store does not answer:
+// drip_store_up 0 and the daily limits, which come from the configuration.
+func (g *StoreGauges) unreachable() []prometheus.Metric {
+	out := []prometheus.Metric{prometheus.MustNewConstMetric(g.up, prometheus.GaugeValue, 0)}
+	for _, s := range g.senders {
+		out = append(out, prometheus.MustNewConstMetric(g.dailyLimit, prometheus.GaugeValue, float64(s.Config.DailyLimit), s.Config.Name))
+	}
+	return out
 }
 
 func (g *StoreGauges) collect() []prometheus.Metric {

@@ -298,16 +298,22 @@ func demoInbound(p demoProspect, msgID string) []byte {
 }
 
 func writeDemoFiles(dir string, vars map[string]string) error {
-	conf := demoConfig
-	for k, v := range vars {
-		conf = strings.ReplaceAll(conf, k, v)
-	}
-	files := map[string]string{
-		"drip.yaml":                 conf,
+	return writeConfigDir(dir, map[string]string{
+		"drip.yaml":                 demoConfig,
 		"sequences/trade-fair.yaml": demoTradeFair,
 		"sequences/fiera.yaml":      demoFiera,
-	}
+	}, vars)
+}
+
+// writeConfigDir writes a configuration tree drip can run on: files (paths
+// relative to dir, every {{var}} of vars replaced) and the sample
+// templates under dir/templates. The demo and the tests that run serve
+// in-process share it.
+func writeConfigDir(dir string, files, vars map[string]string) error {
 	for name, body := range files {
+		for k, v := range vars {
+			body = strings.ReplaceAll(body, k, v)
+		}
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err

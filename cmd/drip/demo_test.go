@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemo is acceptance 3: `drip demo --duration 20s` runs the whole
+// pipeline with nothing installed, exits 0, and its last line reports
+// sends, at least one reply and at least one paused prospect.
+func TestDemo(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run([]string{"demo", "--duration", "20s"}, &stdout, &stderr)
+	took := time.Since(start)
+	out := strings.TrimRight(stdout.String(), "\n")
+	lines := strings.Split(out, "\n")
+	last := lines[len(lines)-1]
+	if code != 0 {
+		t.Fatalf("drip demo: exit %d\nstderr: %s\nstdout tail: %s", code, stderr.String(), lastLines(lines, 10))
+	}
+	m := regexp.MustCompile(`^demo: sent=(\d+) replied=(\d+) paused=(\d+)$`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("last line %q is not `demo: sent=N replied=M paused=K`\n%s", last, lastLines(lines, 10))
+	}
+	sent, _ := strconv.Atoi(m[1])
+	replied, _ := strconv.Atoi(m[2])
+	paused, _ := strconv.Atoi(m[3])
+	if sent <= 0 || replied < 1 || paused < 1 {
+		t.Errorf("demo: sent=%d replied=%d paused=%d; want sent > 0, replied >= 1, paused >= 1", sent, replied, paused)
+	}
+	// The live log shows the pipeline a newcomer is promised: sends, the
+	// reply that pauses, the refused address, the stop request.
+	for _, want := range []string{"sent       ", "replied: sequence paused", "bounced    old.contact@gone.example", "asked to stop", "/metrics"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the demo's log has no %q", want)
+		}
+	}
+	if took > 60*time.Second {
+		t.Errorf("drip demo --duration 20s took %s", took)
+	}
+	t.Logf("%s in %s; stderr %d bytes", last, took.Round(100*time.Millisecond), stderr.Len())
+}
+
+func lastLines(lines []string, n int) string {
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
