@@ -28,6 +28,11 @@ fi
 DRIP_CHROMIUM="$(scripts/chromium.sh)"
 export DRIP_CHROMIUM DRIP_REQUIRE_CHROMIUM=1
 echo "chromium: ${DRIP_CHROMIUM}"
+# promtool checks and unit-tests the alert rules; best effort (the test
+# skips when Debian's package cannot be fetched).
+PROMTOOL="$(scripts/promtool.sh || true)"
+export PROMTOOL
+echo "promtool: ${PROMTOOL:-(none; alert rule unit tests skip)}"
 
 echo "== build, format, vet, staticcheck"
 go build ./...
