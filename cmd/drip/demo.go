@@ -166,8 +166,8 @@ func runDemo(ctx context.Context, g *globals, duration time.Duration, keep bool)
 
 	fmt.Fprintf(g.stdout, "drip demo: %d prospects on the trade-fair (60 steps) and fiera sequences, 10 days = 1 second, for %s\n",
 		len(demoProspects), duration)
-	fmt.Fprintf(g.stdout, "  metrics  http://%s/metrics\n  api      http://%s/api/v1/prospects/john.carter@carter-logistics.example  (Authorization: Bearer %s)\n\n",
-		listen, listen, cfg.HTTP.APIToken)
+	fmt.Fprintf(g.stdout, "  web UI   http://%s/ui/  (sign in with the token %s)\n  metrics  http://%s/metrics\n  api      http://%s/api/v1/prospects/john.carter@carter-logistics.example  (Authorization: Bearer %s)\n\n",
+		listen, cfg.HTTP.APIToken, listen, listen, cfg.HTTP.APIToken)
 
 	var (
 		sent, replied atomic.Int64
