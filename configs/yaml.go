@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/drip-email/drip/internal/suggest"
 )
 
 // The yaml decoder stops at the first error a TextUnmarshaler returns, and
@@ -354,35 +356,9 @@ var yamlKeys = func() map[string][]string {
 }()
 
 func suggestKey(key, typ string) string {
-	best, bestD := "", 3
-	for _, k := range yamlKeys[strings.TrimPrefix(typ, "*")] {
-		if d := editDistance(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
+	best := suggest.Closest(key, yamlKeys[strings.TrimPrefix(typ, "*")])
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance, for typo hints.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/template/parse"
 	"time"
+
+	"github.com/drip-email/drip/internal/suggest"
 )
 
 // A template reaches data through field chains (.Prospect.FirstName).
@@ -143,19 +145,13 @@ func suggestField(t reflect.Type, id string) string {
 	if t == reflect.TypeOf(time.Time{}) {
 		return ""
 	}
-	best, bestD := "", 3
 	var all []string
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		all = append(all, f.Name)
-		if d := editDistance(strings.ToLower(id), strings.ToLower(f.Name)); d < bestD {
-			best, bestD = f.Name, d
+		if f := t.Field(i); f.IsExported() {
+			all = append(all, f.Name)
 		}
 	}
-	if best != "" {
+	if best := suggest.Closest(id, all); best != "" {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return fmt.Sprintf(" (%s has %s)", t.Name(), strings.Join(all, ", "))
@@ -171,25 +167,4 @@ func (l *linter) report(n parse.Node, msg string) {
 		line += l.offset
 	}
 	l.out = append(l.out, (&Error{File: l.file, Line: line, Msg: msg}).Error())
-}
-
-// editDistance is the Levenshtein distance, for typo hints.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
