@@ -87,7 +87,6 @@ func Import(ctx context.Context, in io.Reader, opts Options, sink Sink) (Summary
 		imp.seen = make(map[uint64]struct{})
 		imp.seed = maphash.MakeSeed()
 	}
-	imp.pending = make([]Row, 0, imp.opts.BatchSize)
 	imp.lastProgress = imp.clock()
 	err = imp.loop(ctx)
 	if imp.rejects != nil {
@@ -107,7 +106,8 @@ type run struct {
 	sum     Summary
 	pending []Row // rows read and not yet counted: good and rejected, in file order
 	good    []Row // scratch: the good rows of pending, for the sink
-	rows    int   // records read
+	rows    int   // records read (up to the end of pending)
+	bytes   int64 // input consumed (idem)
 
 	// Dry run only: which addresses the file has already given, as 64-bit
 	// hashes of the normalised address. See the package comment.
@@ -118,32 +118,92 @@ type run struct {
 	lastProgress time.Time
 }
 
+// batch is what the read-ahead hands over: the next batch of records read
+// (good and rejected, in file order), the counts after it for progress,
+// and the error that ended the input, if it did (io.EOF at its end).
+type batch struct {
+	rows  []Row
+	read  int
+	bytes int64
+	err   error
+}
+
+// loop applies the file batch by batch while a goroutine reads and
+// validates the next batch (readAhead), so that parsing overlaps storing.
+// Two batches are in memory at most: the one applied and the one read.
 func (imp *run) loop(ctx context.Context) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		row, err := imp.r.Next()
-		if errors.Is(err, io.EOF) {
-			return imp.flush(ctx)
-		}
-		if err != nil {
-			if ferr := imp.flush(ctx); ferr != nil {
-				return errors.Join(err, ferr)
-			}
-			return err
-		}
-		imp.rows++
-		imp.pending = append(imp.pending, row)
-		// Rejected rows count towards the batch too, so that a file of
-		// nothing but rejects still holds only one batch in memory.
-		if len(imp.pending) >= imp.opts.BatchSize {
+	batches := make(chan batch)
+	spare := make(chan []Row, 2) // slices for the reader: one is read while the other is applied
+	spare <- make([]Row, 0, imp.opts.BatchSize)
+	spare <- make([]Row, 0, imp.opts.BatchSize)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); imp.readAhead(ctx, batches, spare, stop) }()
+	defer func() { close(stop); <-done }()
+	for b := range batches {
+		imp.pending = b.rows
+		imp.rows, imp.bytes = b.read, b.bytes
+		switch {
+		case b.err == nil:
 			if err := imp.flush(ctx); err != nil {
 				return err
 			}
+		case errors.Is(b.err, io.EOF):
+			return imp.flush(ctx)
+		case ctx.Err() != nil:
+			return ctx.Err() // rows read since are not applied
+		default:
+			if ferr := imp.flush(ctx); ferr != nil {
+				return errors.Join(b.err, ferr)
+			}
+			return b.err
 		}
-		if imp.rows%256 == 0 {
-			imp.progress(false)
+		select {
+		case spare <- imp.pending[:0]:
+		default:
+		}
+	}
+	return nil
+}
+
+// readAhead reads batches of BatchSize records until the input ends, an
+// error, ctx is done, or stop; it waits for a spare slice before filling
+// the next batch. Rejected rows count towards the batch too, so that a
+// file of nothing but rejects still holds only one batch in memory.
+func (imp *run) readAhead(ctx context.Context, out chan<- batch, spare <-chan []Row, stop <-chan struct{}) {
+	defer close(out)
+	read := 0
+	for {
+		var rows []Row
+		select {
+		case rows = <-spare:
+		case <-stop:
+			return
+		}
+		var err error
+		for len(rows) < imp.opts.BatchSize {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			select {
+			case <-stop: // the import ended (a failed batch): read no further
+				return
+			default:
+			}
+			var row Row
+			if row, err = imp.r.Next(); err != nil {
+				break
+			}
+			read++
+			rows = append(rows, row)
+		}
+		select {
+		case out <- batch{rows: rows, read: read, bytes: imp.r.BytesRead(), err: err}:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			return
 		}
 	}
 }
@@ -247,5 +307,5 @@ func (imp *run) progress(force bool) {
 		return
 	}
 	imp.lastProgress = now
-	imp.opts.Progress(imp.rows, imp.r.BytesRead())
+	imp.opts.Progress(imp.rows, imp.bytes)
 }

@@ -90,11 +90,9 @@ type importSink struct {
 	index []int // batch[j] is rows[index[j]]
 
 	// Most rows of a list share their zone and first contact (none given:
-	// the moment of import), and so their plan: one entry of memory saves
-	// planning each of them.
-	lastLoc   *time.Location
-	lastFirst time.Time
-	lastPlan  *time.Time
+	// the moment of import; or one of a few fair days), and so their plan:
+	// a small memory of plans saves planning each row.
+	plans map[planKey]*time.Time
 
 	// Dry runs count as importer's own dry run does (see its package
 	// comment): a set of hashes of the addresses seen.
@@ -145,14 +143,30 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 	return out, nil
 }
 
+// planKey is what a new enrollment's plan depends on, besides the
+// sequence and the import's moment.
+type planKey struct {
+	loc   *time.Location
+	first int64 // FirstContact, unix nanoseconds
+}
+
+// maxPlans bounds the memory of plans: a list whose every row has its own
+// first contact plans each one, as without the memory.
+const maxPlans = 4096
+
 // plan is the first send of a new enrollment of row r.
 func (s *importSink) plan(r importer.Row) *time.Time {
-	if s.lastPlan != nil && r.Location == s.lastLoc && r.FirstContact.Equal(s.lastFirst) {
-		return s.lastPlan
+	k := planKey{loc: r.Location, first: r.FirstContact.UnixNano()}
+	if p, ok := s.plans[k]; ok {
+		return p
 	}
 	e := store.Enrollment{State: store.StateActive, FirstContact: r.FirstContact, Anchor: r.FirstContact}
-	s.lastLoc, s.lastFirst, s.lastPlan = r.Location, r.FirstContact, Plan(e, s.seq, r.Location, s.now)
-	return s.lastPlan
+	p := Plan(e, s.seq, r.Location, s.now)
+	if s.plans == nil || len(s.plans) >= maxPlans {
+		s.plans = map[planKey]*time.Time{}
+	}
+	s.plans[k] = p
+	return p
 }
 
 // missingField is the first custom field the sequence declares that the

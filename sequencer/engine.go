@@ -98,41 +98,63 @@ type Outcome struct {
 // The at-most-once argument: a step is delivered only after SendsStart
 // wrote its row as "sending" while this instance held the enrollment's
 // lease; the row's (enrollment, step) key is unique and SendsStart refuses
-// any row it did not create or flip from "retry". A worker holds its slot
-// until its outcome is settled, so at most Workers rows are "sending" at
-// any moment; after a crash those, and only those, become "unknown" when
-// their enrollment is claimed again.
+// any row it did not create or flip from "retry". At most Workers started
+// steps are unsettled at any moment: the committer starts a step only while
+// fewer than Workers are, counting a worker's step until its outcome is
+// stored, and a transaction that stores outcomes and starts the steps that
+// take their places commits both at once. After a crash the "sending"
+// rows, at most Workers, become "unknown" when their enrollment is claimed
+// again.
+//
+// Three kinds of goroutine: the scheduler claims due work and decides what
+// each enrollment needs, queueing the steps to send; the committer writes
+// to the store in batches, each one transaction recording the outcomes
+// that are ready and starting queued steps in the slots they free; the
+// workers deliver started steps and wait for their outcome to be recorded.
 type Engine struct {
 	o       Options
 	limiter *rate.Limiter
 	log     *slog.Logger
 
-	slots   chan struct{} // one token per worker not holding a job
-	jobs    chan *job
-	settles chan settleReq
+	jobs    chan *job      // started steps, for the workers
+	settles chan settleReq // outcomes to record
+	kick    chan struct{}  // the committer has something to start, or to stop
+	drained chan struct{}  // the committer took from the queue
+	side    sync.WaitGroup // goroutines that settle a refused start
 
 	mu       sync.Mutex
+	queue    []*job               // decided and leased, not started yet
+	stopped  bool                 // no more starts: the engine is stopping
 	holds    map[string]time.Time // sender -> no sends before (auth failure, daily cap)
 	inFlight map[int64]bool       // enrollments this instance is delivering
 	wake     chan struct{}
 }
 
+// settleStarter is a store that can record outcomes and start sends in
+// one transaction (the SQL stores can); with another store the committer
+// makes the two calls.
+type settleStarter interface {
+	SettleAndStart(ctx context.Context, settles []store.Settle, starts []store.SendStart) (settleErrs, startErrs []error, err error)
+}
+
 // job is one step about to be delivered.
 type job struct {
-	e      store.Enrollment
-	p      store.Prospect
-	seq    *Sequence
-	snd    *Sender
-	d      Decision
-	skips  []store.SendUpdate
-	events []store.Event
-	msgID  string
+	started bool // SendsStart let it through: its row is "sending"
+	e       store.Enrollment
+	p       store.Prospect
+	seq     *Sequence
+	snd     *Sender
+	d       Decision
+	skips   []store.SendUpdate
+	events  []store.Event
+	msgID   string
 }
 
 type settleReq struct {
-	s    store.Settle
-	o    Outcome
-	done chan struct{} // closed once stored; nil = nobody waits
+	s         store.Settle
+	o         Outcome
+	done      chan struct{} // closed once stored; nil = nobody waits
+	delivered bool          // the outcome of a started step: storing it frees a slot
 }
 
 // New returns an engine; Run starts it.
@@ -157,15 +179,13 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		o:        o,
 		log:      o.Log,
-		slots:    make(chan struct{}, o.Workers),
-		jobs:     make(chan *job, o.Workers),
+		jobs:     make(chan *job, o.Workers), // never full: it holds started steps only
 		settles:  make(chan settleReq, 4*o.Workers),
+		kick:     make(chan struct{}, 1),
+		drained:  make(chan struct{}, 1),
 		holds:    map[string]time.Time{},
 		inFlight: map[int64]bool{},
 		wake:     make(chan struct{}, 1),
-	}
-	for range o.Workers {
-		e.slots <- struct{}{}
 	}
 	if o.RateLimit > 0 {
 		e.limiter = rate.NewLimiter(rate.Limit(o.RateLimit), 1)
@@ -199,9 +219,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	// be recorded. They end only when the grace period is over.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	settleCtx, stopSettler := context.WithCancel(context.WithoutCancel(ctx))
-	settlerDone := make(chan struct{})
-	go func() { e.settler(settleCtx); close(settlerDone) }()
+	commitCtx, stopCommitter := context.WithCancel(context.WithoutCancel(ctx))
+	committerDone := make(chan struct{})
+	go func() { e.committer(commitCtx, workCtx); close(committerDone) }()
 
 	var workers sync.WaitGroup
 	for range e.o.Workers {
@@ -211,10 +231,14 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	e.schedule(ctx, workCtx)
 
-	// Stop: no more jobs; wait for the ones in flight.
-	close(e.jobs)
+	// Stop: no more starts (the committer then closes jobs); wait for the
+	// steps in flight.
+	e.mu.Lock()
+	e.stopped = true
+	e.mu.Unlock()
+	e.poke(e.kick)
 	finished := make(chan struct{})
-	go func() { workers.Wait(); close(finished) }()
+	go func() { workers.Wait(); e.side.Wait(); close(finished) }()
 	select {
 	case <-finished:
 	case <-time.After(e.o.ShutdownGrace):
@@ -222,58 +246,61 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancelWork()
 		<-finished
 	}
-	stopSettler()
-	<-settlerDone
+	stopCommitter()
+	<-committerDone
 	return nil
 }
 
-// schedule is the claim loop: claim, decide, start and hand out jobs.
+// poke signals c without waiting (c has room for one signal).
+func (e *Engine) poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// schedule is the claim loop: it keeps the queue of decided steps at
+// least Workers long while there is due work, and wakes the committer.
 func (e *Engine) schedule(ctx, workCtx context.Context) {
-	var pending []*job
-	defer func() { e.release(workCtx, pending) }()
+	defer func() {
+		e.mu.Lock()
+		left := e.queue
+		e.queue = nil
+		e.mu.Unlock()
+		e.release(workCtx, left)
+	}()
 	for ctx.Err() == nil {
-		if len(pending) == 0 {
-			var err error
-			pending, err = e.claim(ctx, workCtx)
-			if err != nil && ctx.Err() == nil {
-				e.log.Error("claiming due work", "err", err)
-			}
-			if len(pending) == 0 {
-				select {
-				case <-ctx.Done():
-				case <-e.wake:
-				case <-time.After(e.o.Poll):
-				}
-				continue
-			}
-		}
-		// Start as many jobs as there are free workers, at least one.
-		var n int
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.slots:
-			n = 1
-		}
-		for n < len(pending) {
+		if e.queued() >= e.o.Workers {
 			select {
-			case <-e.slots:
-				n++
-				continue
-			default:
+			case <-ctx.Done():
+			case <-e.drained:
 			}
-			break
+			continue
 		}
-		batch := pending[:n]
-		pending = pending[n:]
-		started := e.start(workCtx, batch)
-		for range n - len(started) {
-			e.slots <- struct{}{}
+		jobs, err := e.claim(ctx, workCtx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("claiming due work", "err", err)
 		}
-		for _, j := range started {
-			e.jobs <- j
+		if len(jobs) > 0 {
+			e.mu.Lock()
+			e.queue = append(e.queue, jobs...)
+			e.mu.Unlock()
+			e.poke(e.kick)
+		} else {
+			select {
+			case <-ctx.Done():
+			case <-e.wake:
+			case <-time.After(e.o.Poll):
+			}
 		}
 	}
+}
+
+// queued is how many decided steps wait to be started.
+func (e *Engine) queued() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.queue)
 }
 
 // claim leases due enrollments and decides what to do with each; it
@@ -393,10 +420,8 @@ func (e *Engine) skipped(ctx context.Context, en store.Enrollment, d Decision, n
 	return ups, evs
 }
 
-// start gates a batch through SendsStart; it returns the jobs that may be
-// delivered and settles the others.
-func (e *Engine) start(ctx context.Context, batch []*job) []*job {
-	now := e.o.Clock.Now()
+// startsOf is the SendStart of each job.
+func (e *Engine) startsOf(batch []*job, now time.Time) []store.SendStart {
 	starts := make([]store.SendStart, len(batch))
 	for i, j := range batch {
 		starts[i] = store.SendStart{
@@ -405,16 +430,19 @@ func (e *Engine) start(ctx context.Context, batch []*job) []*job {
 			Day: now.In(j.snd.Location).Format(time.DateOnly), DailyLimit: j.snd.Config.DailyLimit,
 		}
 	}
-	errs, err := e.o.Store.SendsStart(ctx, starts)
-	if err != nil {
-		e.log.Error("starting sends", "err", err)
-		e.releaseIDs(ctx, enrollmentsOf(batch))
-		return nil
-	}
-	var ok []*job
+	return starts
+}
+
+// started sorts a gated batch by SendsStart's answers: it returns the jobs
+// that may be delivered, and the settles of those refused for a reason
+// that plans the enrollment (to store with the next batch). A step that
+// already has a row is sorted out by conflict, on a goroutine of its own
+// (it waits for the committer).
+func (e *Engine) started(ctx context.Context, batch []*job, errs []error, now time.Time) (ok []*job, follow []settleReq) {
 	for i, j := range batch {
 		switch {
 		case errs[i] == nil:
+			j.started = true
 			e.mu.Lock()
 			e.inFlight[j.e.ID] = true
 			e.mu.Unlock()
@@ -425,19 +453,20 @@ func (e *Engine) start(ctx context.Context, batch []*job) []*job {
 			next := nextDay(now, j.snd.Location)
 			e.hold(j.snd.Config.Name, next)
 			e.log.Info("daily limit reached; sends wait for the next day", "sender", j.snd.Config.Name, "until", next)
-			e.settleAsync(e.settleOf(j, nil, &next, store.StateActive), Outcome{})
+			follow = append(follow, settleReq{s: e.settleOf(j, nil, &next, store.StateActive)})
 		case errors.Is(errs[i], store.ErrSuppressed):
 			s := e.settleOf(j, nil, nil, store.StateUnsubscribed)
 			s.Reason = "address is suppressed"
-			e.settleAsync(s, Outcome{EnrollmentID: j.e.ID, Email: j.p.Email, State: store.StateUnsubscribed})
+			follow = append(follow, settleReq{s: s, o: Outcome{EnrollmentID: j.e.ID, Email: j.p.Email, State: store.StateUnsubscribed}})
 		case errors.Is(errs[i], store.ErrConflict):
-			e.conflict(ctx, j, now)
+			e.side.Add(1)
+			go func() { defer e.side.Done(); e.conflict(ctx, j, now) }()
 		default:
 			e.log.Error("starting send", "enrollment", j.e.ID, "err", errs[i])
 			e.releaseIDs(ctx, []store.Enrollment{j.e})
 		}
 	}
-	return ok
+	return ok, follow
 }
 
 // conflict handles a step that already has a row: it was attempted before.
@@ -478,12 +507,11 @@ func (e *Engine) worker(ctx context.Context) {
 		delete(e.inFlight, j.e.ID)
 		e.mu.Unlock()
 		e.o.Metrics.workerBusy(-1)
-		e.slots <- struct{}{}
 	}
 }
 
 // deliver renders, sends and records one step; it returns once the
-// outcome is stored, so that a slot never covers more than one "sending" row.
+// outcome is stored, so that a worker never has more than one "sending" row.
 func (e *Engine) deliver(ctx context.Context, j *job) {
 	now := e.o.Clock.Now()
 	c, err := Compose(j.seq, j.snd, j.p, j.e, j.d.Step, j.msgID, e.o.UnsubscribeURL(j.p.ID), now)
@@ -529,7 +557,7 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 		e.hold(j.snd.Config.Name, until)
 		e.log.Error("sender refused by its SMTP server; its sends wait", "sender", j.snd.Config.Name, "until", until, "err", err)
 		s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: err.Error()}, &until, store.StateActive)
-		e.settleWait(s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &until, Err: err})
+		e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &until, Err: err})
 	default:
 		e.retry(ctx, j, err, now)
 	}
@@ -552,7 +580,7 @@ func (e *Engine) retry(ctx context.Context, j *job, cause error, now time.Time) 
 	}
 	next := now.Add(e.o.Retry.delay(attempts))
 	s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: cause.Error()}, &next, store.StateActive)
-	e.settleWait(s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &next, Err: cause})
+	e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &next, Err: cause})
 }
 
 // finish ends the enrollment after a permanent outcome of its step.
@@ -568,7 +596,7 @@ func (e *Engine) finish(j *job, status store.SendStatus, state store.State, reas
 	if status == store.SendBounced {
 		s.Suppress = "bounce"
 	}
-	e.settleWait(s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: status, State: state, Err: errors.New(reason)})
+	e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: status, State: state, Err: errors.New(reason)})
 }
 
 // advance records the step as handled with status and plans the next one.
@@ -600,7 +628,7 @@ func (e *Engine) advance(j *job, status store.SendStatus, lastSent *time.Time, t
 		s.NextSendAt = &next.At
 		out.NextSendAt = &next.At
 	}
-	e.settleWait(s, out)
+	e.settleWait(j, s, out)
 }
 
 // settleOf is the settle of a job with the skips and events gathered so
@@ -634,34 +662,58 @@ func (e *Engine) settleAsync(s store.Settle, o Outcome) {
 	e.settles <- settleReq{s: s, o: o}
 }
 
-// settleWait queues a settle and waits until it is stored.
-func (e *Engine) settleWait(s store.Settle, o Outcome) {
+// settleWait queues the settle of job j and waits until it is stored.
+func (e *Engine) settleWait(j *job, s store.Settle, o Outcome) {
 	done := make(chan struct{})
-	e.settles <- settleReq{s: s, o: o, done: done}
+	e.settles <- settleReq{s: s, o: o, done: done, delivered: j.started}
 	<-done
 }
 
-// settler stores settles in batches: while one batch is being written the
-// next one gathers, so a busy engine commits many outcomes at once.
-func (e *Engine) settler(ctx context.Context) {
+// maxBatch bounds the outcomes one transaction stores.
+const maxBatch = 256
+
+// committer writes to the store: each round, one transaction stores the
+// outcomes that are ready and starts queued steps in the places they free,
+// so that a busy engine commits many outcomes and starts at once, and
+// while it commits the next round gathers. free counts the slots that hold
+// no started step: a round starts at most free steps plus one per
+// delivered outcome it stores, and the outcome and the start commit
+// together, so that at no commit are more than Workers steps started and
+// not settled. Once the engine stops no more steps start and jobs is
+// closed; the committer goes on storing outcomes until ctx ends.
+func (e *Engine) committer(ctx, workCtx context.Context) {
+	free := e.o.Workers
+	awaited := 0          // started steps whose outcome no round has taken yet
+	var carry []settleReq // settles of refused starts, for the next round
+	closed := false
 	for {
-		var batch []settleReq
-		select {
-		case r := <-e.settles:
-			batch = append(batch, r)
-		case <-ctx.Done():
-			// Drain what is left, then stop.
-			for {
-				select {
-				case r := <-e.settles:
-					e.store(context.WithoutCancel(ctx), []settleReq{r})
-				default:
-					return
+		stopped := e.isStopped()
+		if stopped && !closed {
+			close(e.jobs)
+			closed = true
+		}
+		batch := carry
+		carry = nil
+		if len(batch) == 0 && (stopped || free == 0 || e.queued() == 0) {
+			select {
+			case r := <-e.settles:
+				batch = append(batch, r)
+			case <-e.kick:
+				continue
+			case <-ctx.Done():
+				// Drain what is left, then stop.
+				for {
+					select {
+					case r := <-e.settles:
+						e.store(context.WithoutCancel(ctx), []settleReq{r})
+					default:
+						return
+					}
 				}
 			}
 		}
 	gather:
-		for len(batch) < 256 {
+		for len(batch) < maxBatch {
 			select {
 			case r := <-e.settles:
 				batch = append(batch, r)
@@ -669,31 +721,153 @@ func (e *Engine) settler(ctx context.Context) {
 				break gather
 			}
 		}
+		batch = e.linger(batch, awaited)
+		freed := 0
+		for _, r := range batch {
+			if r.delivered {
+				freed++
+			}
+		}
+		awaited -= freed
+		var starts []*job
+		if !e.isStopped() {
+			starts = e.take(free + freed)
+		}
+		ok, follow := e.commit(ctx, workCtx, batch, starts)
+		carry = follow
+		free += freed - len(ok)
+		awaited += len(ok)
+		for _, j := range ok {
+			e.jobs <- j
+		}
+	}
+}
+
+// lingerFor bounds how long a round that stores delivered outcomes waits
+// for the outcomes of the other steps in flight (group commit). Each
+// transaction costs about the same whatever its size (a sync of the log,
+// round trips), so when deliveries are quicker than commits (a nearby
+// SMTP server), one round of all the workers' outcomes and their next
+// starts beats two rounds of half of them; when they are slow, outcomes
+// pile up during a commit anyway and nothing waits.
+const lingerFor = 2 * time.Millisecond
+
+// linger adds to a batch that holds a delivered outcome the outcomes of
+// the other awaited started steps, as they arrive, for at most lingerFor.
+func (e *Engine) linger(batch []settleReq, awaited int) []settleReq {
+	have := 0
+	for _, r := range batch {
+		if r.delivered {
+			have++
+		}
+	}
+	if have == 0 || have >= awaited {
+		return batch
+	}
+	t := time.NewTimer(lingerFor)
+	defer t.Stop()
+	for have < awaited && len(batch) < maxBatch {
+		select {
+		case r := <-e.settles:
+			batch = append(batch, r)
+			if r.delivered {
+				have++
+			}
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (e *Engine) isStopped() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopped
+}
+
+// take removes up to n steps from the front of the queue.
+func (e *Engine) take(n int) []*job {
+	e.mu.Lock()
+	n = min(n, len(e.queue))
+	jobs := append([]*job(nil), e.queue[:n]...)
+	e.queue = e.queue[n:]
+	short := len(e.queue) < e.o.Workers
+	e.mu.Unlock()
+	if n > 0 && short {
+		e.poke(e.drained)
+	}
+	return jobs
+}
+
+// commit stores batch and starts starts, in one transaction when the
+// store can, and returns the steps that may be delivered and the settles
+// their refusals call for. Outcomes are retried until stored (see store);
+// a batch of starts that failed is given up and its leases released.
+func (e *Engine) commit(ctx, workCtx context.Context, batch []settleReq, starts []*job) (ok []*job, follow []settleReq) {
+	if len(starts) == 0 {
 		e.store(ctx, batch)
+		return nil, nil
+	}
+	now := e.o.Clock.Now()
+	ss := e.startsOf(starts, now)
+	var errs []error
+	var err error
+	if combined, can := e.o.Store.(settleStarter); can && len(batch) > 0 {
+		var settleErrs []error
+		settleErrs, errs, err = combined.SettleAndStart(workCtx, settlesOf(batch), ss)
+		if err == nil {
+			e.stored(batch, settleErrs)
+		} else {
+			e.log.Error("recording outcomes and starting sends; retrying the outcomes alone", "err", err)
+			e.store(ctx, batch)
+		}
+	} else {
+		e.store(ctx, batch)
+		errs, err = e.o.Store.SendsStart(workCtx, ss)
+	}
+	if err != nil {
+		e.log.Error("starting sends", "err", err)
+		e.releaseIDs(workCtx, enrollmentsOf(starts))
+		return nil, nil
+	}
+	return e.started(workCtx, starts, errs, now)
+}
+
+func settlesOf(batch []settleReq) []store.Settle {
+	ss := make([]store.Settle, len(batch))
+	for i, r := range batch {
+		ss[i] = r.s
+	}
+	return ss
+}
+
+// stored reports a stored batch: errors, OnSettled, and the waiters.
+func (e *Engine) stored(batch []settleReq, errs []error) {
+	for i, r := range batch {
+		if errs[i] != nil && !errors.Is(errs[i], store.ErrLeaseLost) {
+			e.log.Error("recording outcome", "enrollment", r.s.EnrollmentID, "err", errs[i])
+		}
+		if e.o.OnSettled != nil && r.o.EnrollmentID != 0 {
+			e.o.OnSettled(r.o)
+		}
+		if r.done != nil {
+			close(r.done)
+		}
 	}
 }
 
 // store writes one batch of settles, retrying store errors: an outcome
 // that happened must be recorded.
 func (e *Engine) store(ctx context.Context, batch []settleReq) {
-	ss := make([]store.Settle, len(batch))
-	for i, r := range batch {
-		ss[i] = r.s
+	if len(batch) == 0 {
+		return
 	}
+	ss := settlesOf(batch)
 	for attempt := 0; ; attempt++ {
 		errs, err := e.o.Store.Settle(context.WithoutCancel(ctx), ss)
 		if err == nil {
-			for i, r := range batch {
-				if errs[i] != nil && !errors.Is(errs[i], store.ErrLeaseLost) {
-					e.log.Error("recording outcome", "enrollment", r.s.EnrollmentID, "err", errs[i])
-				}
-				if e.o.OnSettled != nil && r.o.EnrollmentID != 0 {
-					e.o.OnSettled(r.o)
-				}
-				if r.done != nil {
-					close(r.done)
-				}
-			}
+			e.stored(batch, errs)
 			return
 		}
 		e.log.Error("recording outcomes; retrying", "err", err, "attempt", attempt+1)

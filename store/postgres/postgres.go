@@ -31,12 +31,24 @@ var dialect = sqlstore.Dialect{
 	Queries: queries,
 	Macros: map[string]any{
 		"forUpdate": func() string { return "FOR UPDATE" },
-		"ids":       func(p string) string { return "(SELECT json_array_elements_text(" + p + "::json)::bigint)" },
 		"texts":     func(p string) string { return "(SELECT json_array_elements_text(" + p + "::json))" },
+		// = ANY of an array, not IN (subquery): an index scan whatever the
+		// planner believes of the table's size (a table that an import is
+		// filling has stale statistics, and a semi-join planned then would
+		// scan all of it for every batch).
+		"anyID": func(col, p string) string {
+			return col + " = ANY (ARRAY(SELECT json_array_elements_text(" + p + "::json)::bigint))"
+		},
+		"jsonInt":     func(p, k string) string { return "(" + p + "::json ->> (" + k + ")::text)::int" },
+		"forUpdateOf": func(t string) string { return "FOR UPDATE OF " + t },
+		"anyText": func(col, p string) string {
+			return col + " = ANY (ARRAY(SELECT json_array_elements_text(" + p + "::json)))"
+		},
 		"jsonMerge": func(a, b string) string { return "(" + a + "::jsonb || " + b + "::jsonb)::text" },
 		"greatest":  func(a, b string) string { return "GREATEST(" + a + ", " + b + ")" },
 	},
-	Explain: "EXPLAIN ",
+	Explain:    "EXPLAIN ",
+	RowsAsJSON: true,
 }
 
 // Store is the PostgreSQL store.
@@ -84,6 +96,11 @@ func Redact(dsn string) string {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return "(dsn)"
 	}
+	// lib/pq takes the password from ?password= too.
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
 
@@ -103,9 +120,11 @@ func scrub(err error, dsn string) error {
 // password finds the password in a URL, even a malformed one, or in a
 // key=value DSN.
 func password(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		pw, _ := u.User.Password()
-		return pw
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if pw, ok := u.User.Password(); ok {
+			return pw
+		}
+		return u.Query().Get("password")
 	}
 	if _, rest, ok := strings.Cut(dsn, "://"); ok {
 		if at := strings.LastIndex(rest, "@"); at >= 0 {

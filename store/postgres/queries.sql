@@ -1,4 +1,6 @@
 -- PostgreSQL's own queries; the rest is in store/internal/sqlstore/queries.sql.
+-- settle-write and sends-begin-batch are PostgreSQL's only (see
+-- sqlstore.Dialect.RowsAsJSON): SQLite writes a batch row by row.
 
 -- name: enrollment-claim
 -- SKIP LOCKED: concurrent claimers pass over each other's rows instead of
@@ -15,34 +17,106 @@ UPDATE enrollments e SET lease_owner = $2, lease_until = $3
 FROM due WHERE e.id = due.id
 RETURNING e.*
 
+-- name: settle-write
+-- What a batch of settles writes, in one statement (one round trip): the
+-- steps' rows as send-settle does ($1), the events in their order ($2),
+-- and every mutable column of the enrollments as enrollment-update does
+-- ($3, whose ids are $4, so that the rows are found through the primary
+-- key whatever the planner believes of the table). Each is a JSON list of
+-- rows (see sqlstore/batch.go); times are unix microseconds, turned back
+-- exactly (a bigint times 1µs). No two sends rows are for the same step.
+WITH sent AS (
+    INSERT INTO sends (enrollment_id, step, sender, message_id, status, attempts, planned_at, finished_at, error)
+    SELECT t.enrollment_id, t.step, t.sender, t.message_id, t.status, 0,
+        'epoch'::timestamptz + t.planned_at * interval '1 microsecond',
+        'epoch'::timestamptz + t.finished_at * interval '1 microsecond', t.error
+    FROM json_to_recordset($1::json) AS t(enrollment_id bigint, step int, sender text, message_id text,
+        status text, planned_at bigint, finished_at bigint, error text)
+    ON CONFLICT (enrollment_id, step) DO UPDATE SET
+        status = excluded.status,
+        message_id = CASE WHEN excluded.message_id <> '' THEN excluded.message_id ELSE sends.message_id END,
+        planned_at = COALESCE(excluded.planned_at, sends.planned_at),
+        finished_at = COALESCE(excluded.finished_at, sends.finished_at),
+        error = excluded.error
+    WHERE sends.status <> 'sent'
+), logged AS (
+    INSERT INTO events (prospect_id, enrollment_id, sequence, step, kind, message_id, detail, at)
+    SELECT t.prospect_id, t.enrollment_id, t.sequence, t.step, t.kind, t.message_id, t.detail,
+        'epoch'::timestamptz + t.at * interval '1 microsecond'
+    FROM json_to_recordset($2::json) AS t(prospect_id bigint, enrollment_id bigint, sequence text, step int,
+        kind text, message_id text, detail text, at bigint)
+)
+UPDATE enrollments SET state = t.state,
+    anchor = 'epoch'::timestamptz + t.anchor * interval '1 microsecond',
+    paused_at = 'epoch'::timestamptz + t.paused_at * interval '1 microsecond',
+    last_step = t.last_step,
+    last_sent_at = 'epoch'::timestamptz + t.last_sent_at * interval '1 microsecond',
+    next_send_at = 'epoch'::timestamptz + t.next_send_at * interval '1 microsecond',
+    thread_subject = t.thread_subject, thread_refs = t.thread_refs, reason = t.reason,
+    lease_owner = t.lease_owner,
+    lease_until = 'epoch'::timestamptz + t.lease_until * interval '1 microsecond',
+    version = version + 1,
+    updated_at = 'epoch'::timestamptz + t.updated_at * interval '1 microsecond'
+FROM json_to_recordset($3::json) AS t(id bigint, state text, anchor bigint, paused_at bigint, last_step int,
+    last_sent_at bigint, next_send_at bigint, thread_subject text, thread_refs text, reason text,
+    lease_owner text, lease_until bigint, updated_at bigint)
+WHERE enrollments.id = t.id AND {{anyID "enrollments.id" "$4"}}
+
+-- name: sends-begin-batch
+-- send-begin for a JSON list of rows; returns the enrollments whose row
+-- was created.
+INSERT INTO sends (enrollment_id, step, sender, message_id, status, attempts, planned_at, started_at)
+SELECT t.enrollment_id, t.step, t.sender, t.message_id, 'sending', 1,
+    'epoch'::timestamptz + t.planned_at * interval '1 microsecond',
+    'epoch'::timestamptz + t.started_at * interval '1 microsecond'
+FROM json_to_recordset($1::json) AS t(enrollment_id bigint, step int, sender text, message_id text,
+    planned_at bigint, started_at bigint)
+ON CONFLICT (enrollment_id, step) DO NOTHING
+RETURNING enrollment_id
+
 -- name: import-lock
 -- An import is the only writer of prospects till it commits (others wait,
 -- reading goes on; the engine does not write prospects), so its merge
 -- needs no ON CONFLICT. SHARE ROW EXCLUSIVE: two imports take turns.
 LOCK TABLE prospects IN SHARE ROW EXCLUSIVE MODE
 
--- name: import-unstage-prospects
--- Qualified: never a permanent table of that name.
-DROP TABLE IF EXISTS pg_temp.import_prospects
+-- name: import-update-prospects
+-- $1: JSON list of {id, email, first_name, ...}. Non-empty incoming values
+-- overwrite; custom fields merge key by key.
+UPDATE prospects SET
+    email = t.email,
+    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
+    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
+    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
+    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
+    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
+    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
+    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
+    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
+    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
+    fields = {{jsonMerge "prospects.fields" "t.fields"}},
+    updated_at = $2
+FROM json_to_recordset($1::json) AS t(id bigint, email text, first_name text, last_name text,
+    company text, title text, phone text, met_at text, timezone text, language text, notes text, fields text)
+WHERE prospects.id = t.id
 
--- name: import-unstage-enrollments
-DROP TABLE IF EXISTS pg_temp.import_enrollments
-
--- name: import-stage-prospects
-CREATE TEMP TABLE import_prospects (
-    email text, email_norm text, email_hash text, first_name text, last_name text,
-    company text, title text, phone text, met_at text, timezone text, language text,
-    notes text, fields text
-) ON COMMIT DROP
-
--- name: import-stage-enrollments
-CREATE TEMP TABLE import_enrollments (
-    email_norm text, sequence text, sender text, first_contact timestamptz,
-    next_send_at timestamptz
-) ON COMMIT DROP
+-- name: import-async-commit
+-- An import batch's commit does not wait for its WAL to reach the disk
+-- (12% faster imports here, measured with 1000-row batches). A crash of
+-- the server may then lose the last import batches committed in the
+-- moment before it (up to 3 x wal_writer_delay, 0.6 s by default), which
+-- the import has already counted: running the same import again restores
+-- them, and updates, never duplicates, what it had stored. Nothing durable
+-- can depend on a lost batch: the engine's own commits wait for the WAL,
+-- which holds every earlier commit, so a send started for an enrollment of
+-- the import makes that batch durable first.
+SET LOCAL synchronous_commit = off
 
 -- name: import-load-prospect
-COPY import_prospects (email, email_norm, email_hash, first_name, last_name, company, title, phone, met_at, timezone, language, notes, fields) FROM STDIN
+-- The ids are the column's own; the import reads them back (import-known).
+COPY prospects (email, email_norm, email_hash, first_name, last_name, company, title, phone,
+    met_at, timezone, language, notes, fields, created_at, updated_at) FROM STDIN
 
 -- name: import-load-enrollment
-COPY import_enrollments (email_norm, sequence, sender, first_contact, next_send_at) FROM STDIN
+COPY enrollments (prospect_id, sequence, sender, state, first_contact, anchor, next_send_at,
+    created_at, updated_at) FROM STDIN

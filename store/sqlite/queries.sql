@@ -16,32 +16,42 @@ RETURNING *
 -- Nothing to do: a transaction here is already the only writer.
 SELECT 1
 
--- name: import-unstage-prospects
--- Qualified: never a permanent table of that name.
-DROP TABLE IF EXISTS temp.import_prospects
+-- name: import-prospect-ids
+-- $1 ids for new prospects after the largest one: a transaction here is
+-- the only writer, so nobody takes them meanwhile.
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+SELECT (SELECT COALESCE(max(id), 0) FROM prospects) + i FROM n
 
--- name: import-unstage-enrollments
-DROP TABLE IF EXISTS temp.import_enrollments
-
--- name: import-stage-prospects
-CREATE TEMP TABLE import_prospects (
-    email TEXT, email_norm TEXT, email_hash TEXT, first_name TEXT,
-    last_name TEXT, company TEXT, title TEXT, phone TEXT, met_at TEXT, timezone TEXT,
-    language TEXT, notes TEXT, fields TEXT
-)
-
--- name: import-stage-enrollments
-CREATE TEMP TABLE import_enrollments (
-    email_norm TEXT, sequence TEXT, sender TEXT, first_contact INTEGER,
-    next_send_at INTEGER
-)
+-- name: import-update-prospects
+-- $1: JSON list of {id, email, first_name, ...}. Non-empty incoming values
+-- overwrite; custom fields merge key by key.
+UPDATE prospects SET
+    email = t.email,
+    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
+    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
+    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
+    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
+    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
+    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
+    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
+    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
+    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
+    fields = {{jsonMerge "prospects.fields" "t.fields"}},
+    updated_at = $2
+FROM (SELECT value ->> 'id' AS id, value ->> 'email' AS email, value ->> 'first_name' AS first_name,
+        value ->> 'last_name' AS last_name, value ->> 'company' AS company, value ->> 'title' AS title,
+        value ->> 'phone' AS phone, value ->> 'met_at' AS met_at, value ->> 'timezone' AS timezone,
+        value ->> 'language' AS language, value ->> 'notes' AS notes, value ->> 'fields' AS fields
+    FROM json_each($1)) AS t
+WHERE prospects.id = t.id
 
 -- name: import-load-prospect
--- A row's VALUES; the loader repeats the tuple to stage 100 rows a statement.
-INSERT INTO import_prospects (email, email_norm, email_hash, first_name, last_name, company,
-    title, phone, met_at, timezone, language, notes, fields)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+-- A row's VALUES; the loader repeats the tuple to insert many rows a statement.
+INSERT INTO prospects (id, email, email_norm, email_hash, first_name, last_name, company, title, phone,
+    met_at, timezone, language, notes, fields, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 
 -- name: import-load-enrollment
-INSERT INTO import_enrollments (email_norm, sequence, sender, first_contact, next_send_at)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO enrollments (prospect_id, sequence, sender, state, first_contact, anchor, next_send_at,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

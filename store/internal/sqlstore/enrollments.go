@@ -9,8 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/drip-email/drip/store"
 )
 
@@ -27,7 +25,7 @@ func (s *Store) EnrollmentCreate(ctx context.Context, e *store.Enrollment) (crea
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now()
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		// The prospect's row lock also keeps a concurrent import from
 		// enrolling it in the same sequence meanwhile.
 		var p prospectRow
@@ -89,11 +87,11 @@ func (s *Store) EnrollmentClaimDue(ctx context.Context, p store.ClaimParams) ([]
 	if p.Limit <= 0 {
 		return nil, nil
 	}
+	// One statement, atomic by itself: no transaction around it (that
+	// would only add a BEGIN and a COMMIT to every claim).
 	var rows []enrollmentRow
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, s.q.EnrollmentClaim, utc(p.Now), p.Owner,
-			utc(p.LeaseUntil), p.Limit, jsonList(p.Sequences))
-	})
+	err := s.write.SelectContext(ctx, &rows, s.q.EnrollmentClaim, utc(p.Now), p.Owner,
+		utc(p.LeaseUntil), p.Limit, jsonList(p.Sequences))
 	if err != nil {
 		return nil, fmt.Errorf("claiming due enrollments: %w", err)
 	}
@@ -123,7 +121,7 @@ func (s *Store) EnrollmentRelease(ctx context.Context, owner string, ids []int64
 // EnrollmentTransition applies t in one transaction (see transition).
 func (s *Store) EnrollmentTransition(ctx context.Context, t store.Transition) (store.Enrollment, error) {
 	var e store.Enrollment
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		e, err = s.transition(ctx, tx, t)
 		return err
@@ -137,7 +135,7 @@ func (s *Store) EnrollmentTransition(ctx context.Context, t store.Transition) (s
 // is kept when the enrollment stops, so that the send in flight can still
 // record its step (Settle), and dropped when it becomes active again, so
 // that the resumed plan is claimable at once.
-func (s *Store) transition(ctx context.Context, tx *sqlx.Tx, t store.Transition) (store.Enrollment, error) {
+func (s *Store) transition(ctx context.Context, tx *txn, t store.Transition) (store.Enrollment, error) {
 	var row enrollmentRow
 	if err := tx.GetContext(ctx, &row, s.q.EnrollmentLock, t.EnrollmentID); err != nil {
 		return store.Enrollment{}, notFound(err, fmt.Sprintf("enrollment %d", t.EnrollmentID))
@@ -188,7 +186,7 @@ func (s *Store) transition(ctx context.Context, tx *sqlx.Tx, t store.Transition)
 }
 
 // enrollmentSave writes every mutable column of e and bumps its version.
-func (s *Store) enrollmentSave(ctx context.Context, tx *sqlx.Tx, e store.Enrollment, at time.Time) (store.Enrollment, error) {
+func (s *Store) enrollmentSave(ctx context.Context, tx *txn, e store.Enrollment, at time.Time) (store.Enrollment, error) {
 	var row enrollmentRow
 	err := tx.GetContext(ctx, &row, s.q.EnrollmentUpdate, e.ID, string(e.State), utc(e.Anchor),
 		utcPtr(e.PausedAt), e.LastStep, utcPtr(e.LastSentAt), utcPtr(e.NextSendAt), e.ThreadSubject,
@@ -205,7 +203,7 @@ func (s *Store) EnrollmentsCompletePastEnd(ctx context.Context, sequence string,
 	at = utc(at)
 	reason := fmt.Sprintf("sequence shortened to %d steps", steps)
 	var n int
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var rows []enrollmentRow
 		if err := tx.SelectContext(ctx, &rows, s.q.EnrollmentsCompletePastEnd, sequence, steps, at, reason); err != nil {
 			return fmt.Errorf("completing enrollments of %s: %w", sequence, err)
@@ -251,26 +249,21 @@ func (s *Store) DueBacklog(ctx context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-// eachLocked runs a batch in one transaction: it first locks the batch's
-// enrollments in id order (before any other lock, so that two batches never
-// wait on each other in a cycle), then calls item for each index of order.
-// An item's refusal fills its slot of the result; any other error ends the
-// whole batch.
-func (s *Store) eachLocked(ctx context.Context, ids []int64, order []int, item func(tx *sqlx.Tx, i int) (refusal, err error)) ([]error, error) {
-	errs := make([]error, len(ids))
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var locked []int64
-		if err := tx.SelectContext(ctx, &locked, s.q.EnrollmentsLock, jsonList(ids)); err != nil {
-			return fmt.Errorf("locking enrollments: %w", err)
+// eachLocked runs a batch in tx: it first locks the batch's enrollments in
+// id order (before any other lock, so that two batches never wait on each
+// other in a cycle), then calls item for each index of order. An item's
+// refusal fills its slot of errs; any other error ends the whole batch.
+func (s *Store) eachLocked(ctx context.Context, tx *txn, ids []int64, order []int, errs []error, item func(i int) (refusal, err error)) error {
+	var locked []int64
+	if err := tx.SelectContext(ctx, &locked, s.q.EnrollmentsLock, jsonList(ids)); err != nil {
+		return fmt.Errorf("locking enrollments: %w", err)
+	}
+	for _, i := range order {
+		refusal, err := item(i)
+		if err != nil {
+			return err
 		}
-		for _, i := range order {
-			refusal, err := item(tx, i)
-			if err != nil {
-				return err
-			}
-			errs[i] = refusal
-		}
-		return nil
-	})
-	return errs, err
+		errs[i] = refusal
+	}
+	return nil
 }

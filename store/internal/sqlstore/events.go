@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/drip-email/drip/store"
 )
 
@@ -25,14 +23,14 @@ func (s *Store) SuppressionAdd(ctx context.Context, email, reason string, state 
 	if norm == "" {
 		return errors.New("suppressing: empty email address")
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		return s.suppress(ctx, tx, norm, reason, state, kind, at)
 	})
 }
 
 // suppress adds the address (normalised) to the suppression list and ends
 // the running enrollments of its prospect, if it has one.
-func (s *Store) suppress(ctx context.Context, tx *sqlx.Tx, norm, reason string, state store.State, kind store.EventKind, at time.Time) error {
+func (s *Store) suppress(ctx context.Context, tx *txn, norm, reason string, state store.State, kind store.EventKind, at time.Time) error {
 	if state != "" && !state.Terminal() {
 		return fmt.Errorf("suppressing: %s is not a final state", state)
 	}
@@ -73,13 +71,13 @@ func (s *Store) suppress(ctx context.Context, tx *sqlx.Tx, norm, reason string, 
 // EventAdd records a timeline entry. An entry tied to an enrollment may
 // leave ProspectID and Sequence empty: they are taken from the enrollment.
 func (s *Store) EventAdd(ctx context.Context, ev store.Event) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.eventAdd(ctx, tx, ev) })
+	return s.inTx(ctx, func(tx *txn) error { return s.eventAdd(ctx, tx, ev) })
 }
 
 // eventAdd records ev, reading its enrollment when it names one. An event
 // about a forgotten prospect (a late reply, say) keeps no text: the person
 // asked not to be on record.
-func (s *Store) eventAdd(ctx context.Context, tx *sqlx.Tx, ev store.Event) error {
+func (s *Store) eventAdd(ctx context.Context, tx *txn, ev store.Event) error {
 	var e store.Enrollment
 	if ev.EnrollmentID != 0 {
 		var row enrollmentRow
@@ -104,7 +102,7 @@ func (s *Store) eventAdd(ctx context.Context, tx *sqlx.Tx, ev store.Event) error
 
 // eventInsert records ev, filling what it leaves empty from e (when e is
 // an enrollment, not the zero value).
-func (s *Store) eventInsert(ctx context.Context, tx *sqlx.Tx, ev store.Event, e store.Enrollment) error {
+func (s *Store) eventInsert(ctx context.Context, tx *txn, ev store.Event, e store.Enrollment) error {
 	if e.ID != 0 {
 		if ev.EnrollmentID == 0 {
 			ev.EnrollmentID = e.ID

@@ -2,13 +2,11 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/drip-email/drip/store"
 )
@@ -22,9 +20,9 @@ type importEnrollment struct {
 
 // ImportBatch loads a list in one transaction. The batch is first folded in
 // memory (a later row of the same address updates the earlier one; the first
-// row asking for a sequence decides its enrollment), then goes through the
-// staging tables in a handful of statements, whatever its size (see the
-// import queries). A row without an address is refused on its own.
+// row asking for a sequence decides its enrollment), then written in a
+// handful of statements, whatever its size (see importApply). A row
+// without an address is refused on its own.
 func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]store.ImportResult, error) {
 	results := make([]store.ImportResult, len(rows))
 	at := utc(time.Now())
@@ -69,53 +67,10 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 
 	suppressed := map[string]bool{}
 	existing := map[string]bool{}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q.ImportLock); err != nil {
-			return fmt.Errorf("locking prospects: %w", err)
-		}
-		if err := s.importStage(ctx, tx, prospects, enrolls); err != nil {
-			return err
-		}
-		var sup []string
-		if err := tx.SelectContext(ctx, &sup, s.q.ImportSuppressed); err != nil {
-			return fmt.Errorf("checking suppressions: %w", err)
-		}
-		if len(sup) > 0 {
-			for _, n := range sup {
-				suppressed[n] = true
-			}
-			for _, q := range []string{s.q.ImportDropProspects, s.q.ImportDropEnrollments} {
-				if _, err := tx.ExecContext(ctx, q, jsonList(sup)); err != nil {
-					return fmt.Errorf("dropping suppressed rows: %w", err)
-				}
-			}
-		}
-		var ex []string
-		if err := tx.SelectContext(ctx, &ex, s.q.ImportExisting); err != nil {
-			return fmt.Errorf("finding known prospects: %w", err)
-		}
-		for _, n := range ex {
-			existing[n] = true
-		}
-		steps := []struct{ what, query string }{
-			{"updating known prospects", s.q.ImportUpdateProspects},
-			{"inserting new prospects", s.q.ImportInsertProspects},
-			{"enrolling", s.q.ImportEnroll},
-		}
-		if len(existing) == 0 {
-			steps = steps[1:] // a list of new addresses only: nothing to update
-		}
-		for _, st := range steps {
-			if _, err := tx.ExecContext(ctx, st.query, at); err != nil {
-				return fmt.Errorf("%s: %w", st.what, err)
-			}
-		}
-		for _, q := range []string{s.q.ImportUnstageProspects, s.q.ImportUnstageEnrollments} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("dropping staging table: %w", err)
-			}
-		}
-		return nil
+	err := s.inTx(ctx, func(tx *txn) error {
+		var err error
+		suppressed, existing, err = s.importApply(ctx, tx, prospects, enrolls, at)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("importing %d rows: %w", len(rows), err)
@@ -132,37 +87,204 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 	return results, nil
 }
 
-// importStage creates the staging tables and fills them with the driver's
-// import-load-* statements (see bulk).
-func (s *Store) importStage(ctx context.Context, tx *sqlx.Tx, ps []prospectRow, es []importEnrollment) error {
-	for _, q := range []string{s.q.ImportUnstageProspects, s.q.ImportUnstageEnrollments, s.q.ImportStageProspects, s.q.ImportStageEnrollments} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating staging tables: %w", err)
+// importApply writes a folded batch in tx, after import-lock has made the
+// import the only writer of prospects: it looks up which addresses are
+// suppressed and which are known, updates the known ones (which also locks
+// their rows, so that an EnrollmentCreate of one of them either finished
+// before, and is seen, or waits), inserts the new ones with ids it took
+// beforehand, and enrols every prospect in the sequences it asked for and
+// is not in yet. Rows go in with the driver's import-load-* statements
+// (COPY on PostgreSQL), straight into the tables: ids are known in Go, so
+// nothing has to be joined back by address.
+func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es []importEnrollment, at time.Time) (suppressed, existing map[string]bool, err error) {
+	if _, err := tx.ExecContext(ctx, s.q.ImportLock); err != nil {
+		return nil, nil, fmt.Errorf("locking prospects: %w", err)
+	}
+	if s.q.ImportAsyncCommit != "" {
+		if _, err := tx.ExecContext(ctx, s.q.ImportAsyncCommit); err != nil {
+			return nil, nil, fmt.Errorf("setting up the import: %w", err)
 		}
 	}
-	err := s.bulk(ctx, tx, s.q.ImportLoadProspect, len(ps), func(i int) []any {
-		p := ps[i]
-		return []any{p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
-			p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields}
-	})
-	if err != nil {
-		return fmt.Errorf("staging prospects: %w", err)
+	norms := make([]string, len(ps))
+	hashes := make([]string, len(ps))
+	for i, p := range ps {
+		norms[i], hashes[i] = p.EmailNorm, p.EmailHash
 	}
-	err = s.bulk(ctx, tx, s.q.ImportLoadEnrollment, len(es), func(i int) []any {
-		e := es[i]
-		return []any{e.norm, e.sequence, e.sender, e.firstContact, e.nextSendAt}
+	var supHashes []string
+	if err := tx.SelectContext(ctx, &supHashes, s.q.ImportSuppressed, jsonList(hashes)); err != nil {
+		return nil, nil, fmt.Errorf("checking suppressions: %w", err)
+	}
+	suppressed = map[string]bool{}
+	if len(supHashes) > 0 {
+		sup := map[string]bool{}
+		for _, h := range supHashes {
+			sup[h] = true
+		}
+		for _, p := range ps {
+			if sup[p.EmailHash] {
+				suppressed[p.EmailNorm] = true
+			}
+		}
+	}
+	var known []struct {
+		ID   int64  `db:"id"`
+		Norm string `db:"email_norm"`
+	}
+	if err := tx.SelectContext(ctx, &known, s.q.ImportKnown, jsonList(norms)); err != nil {
+		return nil, nil, fmt.Errorf("finding known prospects: %w", err)
+	}
+	ids := make(map[string]int64, len(ps))
+	existing = map[string]bool{}
+	var update []importUpdate
+	var knownIDs []int64
+	byNorm := make(map[string]int, len(ps))
+	for i, p := range ps {
+		byNorm[p.EmailNorm] = i
+	}
+	for _, k := range known {
+		if suppressed[k.Norm] {
+			continue
+		}
+		p := ps[byNorm[k.Norm]]
+		ids[k.Norm], existing[k.Norm] = k.ID, true
+		knownIDs = append(knownIDs, k.ID)
+		update = append(update, importUpdate{ID: k.ID, Email: p.Email, FirstName: p.FirstName, LastName: p.LastName,
+			Company: p.Company, Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: p.Timezone,
+			Language: p.Language, Notes: p.Notes, Fields: p.Fields})
+	}
+	enrolled := map[importPair]bool{}
+	if len(update) > 0 {
+		payload, err := json.Marshal(update)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.ImportUpdateProspects, string(payload), at); err != nil {
+			return nil, nil, fmt.Errorf("updating known prospects: %w", err)
+		}
+		var pairs []struct {
+			ProspectID int64  `db:"prospect_id"`
+			Sequence   string `db:"sequence"`
+		}
+		if err := tx.SelectContext(ctx, &pairs, s.q.ImportEnrolled, jsonList(knownIDs)); err != nil {
+			return nil, nil, fmt.Errorf("finding enrollments of known prospects: %w", err)
+		}
+		for _, p := range pairs {
+			enrolled[importPair{p.ProspectID, p.Sequence}] = true
+		}
+	}
+
+	var fresh []prospectRow
+	for _, p := range ps {
+		if !suppressed[p.EmailNorm] && !existing[p.EmailNorm] {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := s.importInsert(ctx, tx, fresh, ids, at); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	var enrol []importEnrollment
+	var enrolIDs []int64
+	for _, e := range es {
+		id, ok := ids[e.norm]
+		if !ok || enrolled[importPair{id, e.sequence}] {
+			continue // suppressed, or already enrolled in that sequence
+		}
+		enrol = append(enrol, e)
+		enrolIDs = append(enrolIDs, id)
+	}
+	err = s.bulk(ctx, tx, s.q.ImportLoadEnrollment, len(enrol), func(i int) []any {
+		e := enrol[i]
+		return []any{enrolIDs[i], e.sequence, e.sender, string(store.StateActive), e.firstContact, e.firstContact, e.nextSendAt, at, at}
 	})
 	if err != nil {
-		return fmt.Errorf("staging enrollments: %w", err)
+		return nil, nil, fmt.Errorf("enrolling: %w", err)
+	}
+	return suppressed, existing, nil
+}
+
+// importInsert inserts new prospects and notes their ids in ids (by
+// address). Where the driver has import-prospect-ids (SQLite) the ids are
+// taken first and inserted with the rows; else (PostgreSQL) the rows take
+// their column's default and the ids are read back by address, which
+// costs the server a third of taking them one nextval at a time.
+func (s *Store) importInsert(ctx context.Context, tx *txn, fresh []prospectRow, ids map[string]int64, at time.Time) error {
+	if s.q.ImportProspectIDs == "" {
+		err := s.bulk(ctx, tx, s.q.ImportLoadProspect, len(fresh), func(i int) []any {
+			p := fresh[i]
+			return []any{p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
+				p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at}
+		})
+		if err != nil {
+			return fmt.Errorf("inserting new prospects: %w", err)
+		}
+		norms := make([]string, len(fresh))
+		for i, p := range fresh {
+			norms[i] = p.EmailNorm
+		}
+		var got []struct {
+			ID   int64  `db:"id"`
+			Norm string `db:"email_norm"`
+		}
+		if err := tx.SelectContext(ctx, &got, s.q.ImportKnown, jsonList(norms)); err != nil {
+			return fmt.Errorf("reading new prospects' ids: %w", err)
+		}
+		if len(got) != len(fresh) {
+			return fmt.Errorf("reading new prospects' ids: got %d for %d prospects", len(got), len(fresh))
+		}
+		for _, g := range got {
+			ids[g.Norm] = g.ID
+		}
+		return nil
+	}
+	var newIDs []int64
+	if err := tx.SelectContext(ctx, &newIDs, s.q.ImportProspectIDs, len(fresh)); err != nil {
+		return fmt.Errorf("taking prospect ids: %w", err)
+	}
+	if len(newIDs) != len(fresh) {
+		return fmt.Errorf("taking prospect ids: got %d for %d prospects", len(newIDs), len(fresh))
+	}
+	err := s.bulk(ctx, tx, s.q.ImportLoadProspect, len(fresh), func(i int) []any {
+		p := fresh[i]
+		ids[p.EmailNorm] = newIDs[i]
+		return []any{newIDs[i], p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
+			p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at}
+	})
+	if err != nil {
+		return fmt.Errorf("inserting new prospects: %w", err)
 	}
 	return nil
 }
 
-// bulk runs a staging statement for n rows. A COPY takes them one by one
+// importUpdate is a known prospect's new data, sent to the driver's
+// import-update-prospects as a JSON list.
+type importUpdate struct {
+	ID        int64  `json:"id"`
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Company   string `json:"company"`
+	Title     string `json:"title"`
+	Phone     string `json:"phone"`
+	MetAt     string `json:"met_at"`
+	Timezone  string `json:"timezone"`
+	Language  string `json:"language"`
+	Notes     string `json:"notes"`
+	Fields    string `json:"fields"` // JSON object, as text
+}
+
+type importPair struct {
+	prospectID int64
+	sequence   string
+}
+
+// bulk runs a loading statement for n rows. A COPY takes them one by one
 // (buffered by the driver) and a final empty Exec. An INSERT … VALUES of
 // one row is widened to bulkRows rows a statement: per-statement costs of
 // database/sql dominate otherwise.
-func (s *Store) bulk(ctx context.Context, tx *sqlx.Tx, query string, n int, row func(i int) []any) error {
+func (s *Store) bulk(ctx context.Context, tx *txn, query string, n int, row func(i int) []any) error {
 	if n == 0 {
 		return nil
 	}
@@ -172,8 +294,30 @@ func (s *Store) bulk(ctx context.Context, tx *sqlx.Tx, query string, n int, row 
 			return err
 		}
 		defer stmt.Close()
+		// The rows of a list share few distinct times (the import's own,
+		// a first contact per day): each is written out once, not per row.
+		times := map[time.Time]string{}
+		text := func(t time.Time) string {
+			s, ok := times[t]
+			if !ok {
+				s = t.Format(time.RFC3339Nano)
+				times[t] = s
+			}
+			return s
+		}
 		for i := range n {
-			if _, err := stmt.ExecContext(ctx, row(i)...); err != nil {
+			args := row(i)
+			for j, a := range args {
+				switch v := a.(type) {
+				case time.Time:
+					args[j] = text(v)
+				case *time.Time:
+					if v != nil {
+						args[j] = text(*v)
+					}
+				}
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return err
 			}
 		}
@@ -189,7 +333,6 @@ func (s *Store) bulk(ctx context.Context, tx *sqlx.Tx, query string, n int, row 
 	widen := func(rows int) string {
 		return head + "VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 	}
-	var full *sql.Stmt
 	args := make([]any, 0, bulkRows*width)
 	for i := 0; i < n; i += bulkRows {
 		rows := min(bulkRows, n-i)
@@ -197,20 +340,13 @@ func (s *Store) bulk(ctx context.Context, tx *sqlx.Tx, query string, n int, row 
 		for j := i; j < i+rows; j++ {
 			args = append(args, row(j)...)
 		}
+		// The full width runs prepared (see txn); a tail, of any width,
+		// is not worth keeping a statement for.
+		exec := tx.ExecContext
 		if rows < bulkRows {
-			if _, err := tx.ExecContext(ctx, widen(rows), args...); err != nil {
-				return err
-			}
-			continue
+			exec = tx.tx.ExecContext
 		}
-		if full == nil {
-			var err error
-			if full, err = tx.PrepareContext(ctx, widen(bulkRows)); err != nil {
-				return err
-			}
-			defer full.Close()
-		}
-		if _, err := full.ExecContext(ctx, args...); err != nil {
+		if _, err := exec(ctx, widen(rows), args...); err != nil {
 			return err
 		}
 	}

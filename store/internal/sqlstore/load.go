@@ -50,8 +50,9 @@ func parseBlocks(file, text string) (map[string]string, error) {
 // loadQueries fills every `query:"name"` field of dst (a pointer to a
 // struct of strings) from the shared and the dialect's queries, expanding
 // the dialect's macros. A name defined in both files, or missing from both,
-// is an error: each query lives in exactly one place. Blocks named part:x
-// are not queries but pieces that queries include.
+// is an error (unless the field is tagged optional:"true": a query only
+// some dialects have): each query lives in exactly one place. Blocks named
+// part:x are not queries but pieces that queries include.
 func loadQueries(dst any, d Dialect) error {
 	shared, err := parseBlocks("sqlstore/queries.sql", sharedQueries)
 	if err != nil {
@@ -86,6 +87,9 @@ func loadQueries(dst any, d Dialect) error {
 	for i := 0; i < t.NumField(); i++ {
 		name := t.Field(i).Tag.Get("query")
 		if _, ok := all[name]; !ok {
+			if t.Field(i).Tag.Get("optional") == "true" {
+				continue
+			}
 			return fmt.Errorf("query %q is not defined for %s", name, d.Name)
 		}
 		var out strings.Builder

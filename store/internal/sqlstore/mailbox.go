@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/drip-email/drip/store"
 )
 
@@ -38,7 +36,7 @@ func (s *Store) InboundRecord(ctx context.Context, in store.Inbound) error {
 		now = time.Now()
 	}
 	dup := false
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, s.q.MailboxCursorAdvance, in.Sender, in.UIDValidity, in.UID); err != nil {
 			return fmt.Errorf("advancing mailbox cursor: %w", err)
 		}
@@ -91,7 +89,7 @@ func (s *Store) InboundRecord(ctx context.Context, in store.Inbound) error {
 // if the lease is free, expired at now, or owner's already.
 func (s *Store) MailboxLease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error) {
 	var got []string
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		return tx.SelectContext(ctx, &got, s.q.MailboxLease, sender, owner, utc(now), utc(until))
 	})
 	if err != nil {

@@ -32,7 +32,7 @@ func (s *Store) ProspectUpsert(ctx context.Context, p *store.Prospect) (created 
 		at = time.Now()
 	}
 	at = utc(at)
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		// Two rounds at most: if a concurrent insert of the same address
 		// wins between our look and our insert, the second round updates it.
 		for range 2 {
@@ -216,7 +216,7 @@ func (s *Store) ProspectList(ctx context.Context, f store.ProspectFilter) ([]sto
 func (s *Store) ProspectForget(ctx context.Context, email string, at time.Time) error {
 	norm := store.NormalizeEmail(email)
 	at = utc(at)
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		var row prospectRow
 		if err := tx.GetContext(ctx, &row, s.q.ProspectLockByNorm, norm); err != nil {
 			return notFound(err, "prospect to forget")

@@ -2,7 +2,7 @@ package sqlstore
 
 // queries are every SQL statement of the store, by `-- name:` in
 // queries.sql (shared) or the driver's queries.sql (enrollment-claim,
-// import-stage-*, import-load-*).
+// import-lock, import-prospect-ids, import-update-prospects, import-load-*).
 type queries struct {
 	ProspectLockByNorm         string `query:"prospect-lock-by-norm"`
 	ProspectByNorm             string `query:"prospect-by-norm"`
@@ -21,6 +21,7 @@ type queries struct {
 	EnrollmentByID             string `query:"enrollment-by-id"`
 	EnrollmentLock             string `query:"enrollment-lock"`
 	EnrollmentsLock            string `query:"enrollments-lock"`
+	EnrollmentsLockRows        string `query:"enrollments-lock-rows"`
 	EnrollmentByPair           string `query:"enrollment-by-pair"`
 	EnrollmentsByProspect      string `query:"enrollments-by-prospect"`
 	EnrollmentsByIDs           string `query:"enrollments-by-ids"`
@@ -33,6 +34,10 @@ type queries struct {
 	AnalyzeEnrollments         string `query:"analyze-enrollments"`
 	DueBacklog                 string `query:"due-backlog"`
 	SendGate                   string `query:"send-gate"`
+	SendGateBatch              string `query:"send-gate-batch"`
+	SenderDailyTakeN           string `query:"sender-daily-take-n"`
+	SenderDailyLock            string `query:"sender-daily-lock"`
+	SenderDailySet             string `query:"sender-daily-set"`
 	SenderDailyTake            string `query:"sender-daily-take"`
 	SenderDailyGiveBack        string `query:"sender-daily-give-back"`
 	SenderDailyUsed            string `query:"sender-daily-used"`
@@ -47,16 +52,11 @@ type queries struct {
 	SuppressionInsert          string `query:"suppression-insert"`
 	EventInsert                string `query:"event-insert"`
 	Timeline                   string `query:"timeline"`
-	ImportUnstageProspects     string `query:"import-unstage-prospects"`
-	ImportUnstageEnrollments   string `query:"import-unstage-enrollments"`
 	ImportSuppressed           string `query:"import-suppressed"`
-	ImportDropProspects        string `query:"import-drop-prospects"`
-	ImportDropEnrollments      string `query:"import-drop-enrollments"`
-	ImportExisting             string `query:"import-existing"`
-	ImportUpdateProspects      string `query:"import-update-prospects"`
-	ImportInsertProspects      string `query:"import-insert-prospects"`
+	ImportKnown                string `query:"import-known"`
+	ImportEnrolled             string `query:"import-enrolled"`
 	ImportLock                 string `query:"import-lock"`
-	ImportEnroll               string `query:"import-enroll"`
+	ImportUpdateProspects      string `query:"import-update-prospects"`
 	MailboxCursorGet           string `query:"mailbox-cursor-get"`
 	MailboxCursorAdvance       string `query:"mailbox-cursor-advance"`
 	InboundInsert              string `query:"inbound-insert"`
@@ -67,8 +67,13 @@ type queries struct {
 	StatsBounces               string `query:"stats-bounces"`
 	StatsStates                string `query:"stats-states"`
 	EnrollmentClaim            string `query:"enrollment-claim"`
-	ImportStageProspects       string `query:"import-stage-prospects"`
-	ImportStageEnrollments     string `query:"import-stage-enrollments"`
 	ImportLoadProspect         string `query:"import-load-prospect"`
 	ImportLoadEnrollment       string `query:"import-load-enrollment"`
+	// Only where Dialect.RowsAsJSON.
+	SettleWrite     string `query:"settle-write" optional:"true"`
+	SendsBeginBatch string `query:"sends-begin-batch" optional:"true"`
+	// PostgreSQL's only.
+	ImportAsyncCommit string `query:"import-async-commit" optional:"true"`
+	// SQLite's only (see importInsert).
+	ImportProspectIDs string `query:"import-prospect-ids" optional:"true"`
 }

@@ -3,8 +3,12 @@
 -- and SQLite differ, a macro of the driver fills in its own spelling:
 --   {{forUpdate}}         row lock till commit on PostgreSQL; nothing on
 --                         SQLite, whose single writer already serialises
---   {{ids "$1"}}          the ids of a JSON list parameter, as a subquery
 --   {{texts "$1"}}        the strings of a JSON list parameter, as a subquery
+--   {{anyID "c" "$1"}}    c is one of the ids of a JSON list parameter, as
+--                         an index lookup per element (an array on PostgreSQL)
+--   {{anyText "c" "$1"}}  the same for strings
+--   {{jsonInt "$1" "k"}}  the integer under key k of a JSON object parameter
+--   {{forUpdateOf "t"}}   {{forUpdate}} of the rows of table t only
 --   {{jsonMerge "a" "b"}} JSON object a with b's keys laid over it
 --   {{greatest "a" "b"}}  the larger of a and b
 -- A block named part:x is a piece of SQL that queries include with
@@ -29,7 +33,7 @@ SELECT * FROM prospects WHERE id = $1 {{forUpdate}}
 SELECT forgotten_at IS NOT NULL FROM prospects WHERE id = $1
 
 -- name: prospects-by-ids
-SELECT * FROM prospects WHERE id IN {{ids "$1"}} AND forgotten_at IS NULL
+SELECT * FROM prospects WHERE {{anyID "id" "$1"}} AND forgotten_at IS NULL
 
 -- name: prospect-insert
 -- ON CONFLICT: a concurrent insert of the same address won; the caller
@@ -111,7 +115,11 @@ SELECT * FROM enrollments WHERE id = $1 {{forUpdate}}
 -- name: enrollments-lock
 -- Locks a batch in id order, so that two batches never wait on each other
 -- in a cycle.
-SELECT id FROM enrollments WHERE id IN {{ids "$1"}} ORDER BY id {{forUpdate}}
+SELECT id FROM enrollments WHERE {{anyID "id" "$1"}} ORDER BY id {{forUpdate}}
+
+-- name: enrollments-lock-rows
+-- A batch's rows, locked in id order (see enrollments-lock).
+SELECT * FROM enrollments WHERE {{anyID "id" "$1"}} ORDER BY id {{forUpdate}}
 
 -- name: enrollment-by-pair
 SELECT * FROM enrollments WHERE prospect_id = $1 AND sequence = $2
@@ -120,7 +128,7 @@ SELECT * FROM enrollments WHERE prospect_id = $1 AND sequence = $2
 SELECT * FROM enrollments WHERE prospect_id = $1 ORDER BY id
 
 -- name: enrollments-by-ids
-SELECT * FROM enrollments WHERE id IN {{ids "$1"}}
+SELECT * FROM enrollments WHERE {{anyID "id" "$1"}}
 
 -- name: enrollments-open-of-prospect
 SELECT * FROM enrollments
@@ -146,7 +154,7 @@ RETURNING *
 
 -- name: enrollments-release
 UPDATE enrollments SET lease_owner = '', lease_until = NULL
-WHERE lease_owner = $1 AND id IN {{ids "$2"}}
+WHERE lease_owner = $1 AND {{anyID "id" "$2"}}
 
 -- name: enrollments-complete-past-end
 UPDATE enrollments SET state = 'completed', next_send_at = NULL, reason = $4,
@@ -178,6 +186,37 @@ SELECT e.state, e.lease_owner, e.lease_until, p.forgotten_at IS NOT NULL AS forg
     COALESCE((SELECT status FROM sends WHERE enrollment_id = e.id AND step = $2), '') AS send_status
 FROM enrollments e JOIN prospects p ON p.id = e.prospect_id
 WHERE e.id = $1
+
+-- name: send-gate-batch
+-- send-gate for a batch: $1 the enrollments' ids, $2 a JSON object of the
+-- step each one is to send, by id. Locks the enrollments (not their
+-- prospects) in id order.
+SELECT e.id, e.state, e.lease_owner, e.lease_until, p.forgotten_at IS NOT NULL AS forgotten,
+    EXISTS (SELECT 1 FROM suppressions s WHERE s.email_hash = p.email_hash) AS suppressed,
+    COALESCE((SELECT status FROM sends WHERE enrollment_id = e.id AND step = {{jsonInt "$2" "e.id"}}), '') AS send_status
+FROM enrollments e JOIN prospects p ON p.id = e.prospect_id
+WHERE {{anyID "e.id" "$1"}}
+ORDER BY e.id {{forUpdateOf "e"}}
+
+-- name: sender-daily-take-n
+-- Takes $3 units of the day's cap $4 at once, or none (no row back): the
+-- conditional upsert decides under the row lock, as sender-daily-take.
+-- The caller knows that $3 <= $4.
+INSERT INTO sender_daily (sender, day, used) VALUES ($1, $2, $3)
+ON CONFLICT (sender, day) DO UPDATE SET used = sender_daily.used + $3
+WHERE sender_daily.used + $3 <= $4
+RETURNING used
+
+-- name: sender-daily-lock
+-- The day's count, its row created at 0 if need be and locked till commit
+-- (the no-op update takes the lock): when not all of a batch fits, it takes
+-- its units one by one in Go, then writes the count with sender-daily-set.
+INSERT INTO sender_daily (sender, day, used) VALUES ($1, $2, 0)
+ON CONFLICT (sender, day) DO UPDATE SET used = sender_daily.used
+RETURNING used
+
+-- name: sender-daily-set
+UPDATE sender_daily SET used = $3 WHERE sender = $1 AND day = $2
 
 -- name: sender-daily-take
 -- Takes one unit of the day's cap, atomically: the conditional upsert
@@ -231,7 +270,7 @@ SELECT s.enrollment_id, e.prospect_id, e.sequence, s.sender, s.step, s.message_i
 FROM sends s
 JOIN enrollments e ON e.id = s.enrollment_id
 JOIN prospects p ON p.id = e.prospect_id
-WHERE s.message_id IN {{texts "$1"}} AND s.message_id <> ''
+WHERE {{anyText "s.message_id" "$1"}} AND s.message_id <> ''
 
 -- name: sent-latest-to-email
 SELECT s.enrollment_id, e.prospect_id, e.sequence, s.sender, s.step, s.message_id, p.email, e.state
@@ -269,61 +308,24 @@ FROM enrollments WHERE prospect_id = $1
 ORDER BY at, id
 
 -- ------------------------------------------------------------------- import
--- A batch goes through two staging tables (import-stage-*, filled by
--- import-load-*) after import-lock has made the import the only writer of
--- prospects: suppressed addresses are dropped, known prospects updated and
--- new ones inserted, each in one statement, then the enrollments not there
--- yet. With no concurrent writer, plain INSERTs behind NOT EXISTS do what
--- ON CONFLICT would, at half the cost.
+-- A batch is folded in Go, then: import-lock makes the import the only
+-- writer of prospects; import-suppressed and import-known look the batch's
+-- addresses up; known prospects are updated (the driver's
+-- import-update-prospects) and their enrollments read (import-enrolled);
+-- new prospects go in with import-load-prospect (their ids taken before
+-- with SQLite's import-prospect-ids, or read back after with import-known:
+-- see importInsert), then every enrollment not there yet with
+-- import-load-enrollment. With no concurrent writer of prospects, and the
+-- known ones locked by their update, nothing here needs ON CONFLICT.
 
 -- name: import-suppressed
-SELECT t.email_norm FROM import_prospects t
-WHERE t.email_hash IN (SELECT email_hash FROM suppressions)
+SELECT email_hash FROM suppressions WHERE {{anyText "email_hash" "$1"}}
 
--- name: import-drop-prospects
-DELETE FROM import_prospects WHERE email_norm IN {{texts "$1"}}
+-- name: import-known
+SELECT id, email_norm FROM prospects WHERE {{anyText "email_norm" "$1"}} AND forgotten_at IS NULL
 
--- name: import-drop-enrollments
-DELETE FROM import_enrollments WHERE email_norm IN {{texts "$1"}}
-
--- name: import-existing
-SELECT p.email_norm FROM prospects p
-WHERE p.email_norm IN (SELECT email_norm FROM import_prospects) AND p.forgotten_at IS NULL
-
--- name: import-update-prospects
--- Non-empty incoming values overwrite; custom fields merge key by key.
-UPDATE prospects SET
-    email = t.email,
-    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
-    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
-    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
-    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
-    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
-    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
-    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
-    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
-    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
-    fields = {{jsonMerge "prospects.fields" "t.fields"}},
-    updated_at = $1
-FROM import_prospects t
-WHERE prospects.email_norm = t.email_norm
-
--- name: import-insert-prospects
-INSERT INTO prospects (email, email_norm, email_hash, first_name, last_name, company,
-    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at)
-SELECT email, email_norm, email_hash, first_name, last_name, company,
-    title, phone, met_at, timezone, language, notes, fields, $1, $1
-FROM import_prospects t
-WHERE NOT EXISTS (SELECT 1 FROM prospects p WHERE p.email_norm = t.email_norm)
-
--- name: import-enroll
--- Existing enrollments stay as they are.
-INSERT INTO enrollments (prospect_id, sequence, sender, state, first_contact, anchor,
-    next_send_at, created_at, updated_at)
-SELECT p.id, t.sequence, t.sender, 'active', t.first_contact, t.first_contact,
-    t.next_send_at, $1, $1
-FROM import_enrollments t JOIN prospects p ON p.email_norm = t.email_norm
-WHERE NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id AND e.sequence = t.sequence)
+-- name: import-enrolled
+SELECT prospect_id, sequence FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 
 -- ----------------------------------------------------------- mailbox watching
 

@@ -59,8 +59,9 @@ func nullID(id int64) any {
 	return id
 }
 
-// jsonList encodes a list parameter; the dialects' {{ids}} and {{texts}}
-// macros unpack it in SQL, so one encoding serves both databases.
+// jsonList encodes a list parameter; the dialects' {{anyID}}, {{anyText}}
+// and {{texts}} macros unpack it in SQL, so one encoding serves both
+// databases.
 func jsonList[T any](xs []T) string {
 	if xs == nil {
 		return "[]"

@@ -31,12 +31,17 @@ type Dialect struct {
 	Macros map[string]any
 	// Explain is the prefix that makes a query show its plan.
 	Explain string
+	// RowsAsJSON: a batch of rows goes in one statement, as one JSON
+	// parameter (PostgreSQL, where every statement is a round trip). SQLite
+	// runs in-process, where a prepared statement per row costs less than
+	// taking every field out of JSON.
+	RowsAsJSON bool
 }
 
 // Store implements store.Store over database/sql.
 type Store struct {
-	read  *sqlx.DB // queries that only read; may be the same pool as write
-	write *sqlx.DB // everything in a transaction or that writes
+	read  *pool // queries that only read; may be the same pool as write
+	write *pool // everything in a transaction or that writes
 	d     Dialect
 	q     queries
 }
@@ -46,7 +51,11 @@ var _ store.Store = (*Store)(nil)
 // New builds a store over two pools: SQLite wants many readers and a single
 // writer, PostgreSQL passes the same pool twice.
 func New(read, write *sqlx.DB, d Dialect) (*Store, error) {
-	s := &Store{read: read, write: write, d: d}
+	s := &Store{write: newPool(write), d: d}
+	s.read = s.write
+	if read != write {
+		s.read = newPool(read)
+	}
 	if err := loadQueries(&s.q, d); err != nil {
 		return nil, fmt.Errorf("%s store: %w", d.Name, err)
 	}
@@ -63,8 +72,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	s.write.stmts.close()
 	err := s.write.Close()
 	if s.read != s.write {
+		s.read.stmts.close()
 		err = errors.Join(err, s.read.Close())
 	}
 	return err
@@ -72,12 +83,14 @@ func (s *Store) Close() error {
 
 // inTx runs fn in one transaction on the write pool: committed when fn
 // returns nil, rolled back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *txn) error) error {
 	tx, err := s.write.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	t := &txn{tx: tx, stmts: s.write.stmts}
+	defer t.prepareMissed(context.WithoutCancel(ctx))
+	if err := fn(t); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
