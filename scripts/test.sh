@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATICCHECK_VERSION=2026.2.2
+STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2
 export DRIP_REQUIRE_POSTGRES=1
 export DRIP_REQUIRE_DOVECOT=1
 export DRIP_ARTIFACTS="${DRIP_ARTIFACTS:-${TMPDIR:-/tmp}/drip-artifacts}"
