@@ -66,6 +66,7 @@ const maxConns = 16
 // migrations.Up on DB() before use. Errors never show the password.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	where := Redact(dsn)
+	dsn = withConnectTimeout(dsn)
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening PostgreSQL %s: %w", where, scrub(err, dsn))
@@ -84,6 +85,30 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Store: s, db: db}, nil
+}
+
+// defaultConnectTimeout bounds opening one connection when the DSN sets
+// none: lib/pq ignores the context while connecting, so a server that
+// accepts connections but never answers would otherwise hang every caller
+// (and shutdown) with it.
+const defaultConnectTimeout = "10"
+
+// withConnectTimeout adds connect_timeout to a URL DSN that has none.
+func withConnectTimeout(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		if !strings.Contains(dsn, "connect_timeout") && strings.Contains(dsn, "=") {
+			return dsn + " connect_timeout=" + defaultConnectTimeout
+		}
+		return dsn
+	}
+	q := u.Query()
+	if q.Has("connect_timeout") {
+		return dsn
+	}
+	q.Set("connect_timeout", defaultConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // DB is the connection pool, for migrations.Up.
