@@ -62,6 +62,7 @@ func childMain(raw string) int {
 		"import":   benchImport,
 		"claim":    benchClaim,
 		"delivery": benchDelivery,
+		"delivery20": benchDelivery20,
 		"reply":    benchReply,
 		"rss":      benchServe,
 	}

@@ -2,7 +2,7 @@
 // and prints a table and one JSON line:
 //
 //	go run ./cmd/dripbench [-store sqlite|postgres|both] [-pg URL] [-quick]
-//	                       [-only delivery,claim,import,reply,rss] [-runs 3]
+//	                       [-only delivery,delivery20,claim,import,reply,rss] [-runs 3]
 //	                       [-profile DIR]
 //
 // Every measurement runs in a child process of its own (this binary again,
@@ -33,7 +33,7 @@ import (
 )
 
 // benches in the order they run within one round.
-var benches = []string{"import", "claim", "delivery", "reply", "rss"}
+var benches = []string{"import", "claim", "delivery", "delivery20", "reply", "rss"}
 
 func main() {
 	if raw := os.Getenv(childEnv); raw != "" {
@@ -110,6 +110,9 @@ func isSet(name string) bool {
 // sizes are the scale of each benchmark.
 type sizes struct {
 	DeliveryMsgs int // messages each side of the delivery comparison
+	// DeliverySlowMsgs: the same against a server answering each message
+	// after 20 ms, as real providers do (they take tens to hundreds).
+	DeliverySlowMsgs int
 	ClaimSmall   int // enrolled in the small claim fixture
 	ClaimLarge   int // enrolled in the large one (also the serving fixture)
 	ClaimDue     int // due in each
@@ -120,10 +123,10 @@ type sizes struct {
 
 func sizesFor(quick bool) sizes {
 	if quick {
-		return sizes{DeliveryMsgs: 2000, ClaimSmall: 10_000, ClaimLarge: 100_000, ClaimDue: 1000,
+		return sizes{DeliveryMsgs: 2000, DeliverySlowMsgs: 800, ClaimSmall: 10_000, ClaimLarge: 100_000, ClaimDue: 1000,
 			ImportRows: 100_000, Replies: 50, IdleFor: 3 * time.Second}
 	}
-	return sizes{DeliveryMsgs: 20_000, ClaimSmall: 10_000, ClaimLarge: 1_000_000, ClaimDue: 1000,
+	return sizes{DeliveryMsgs: 20_000, DeliverySlowMsgs: 4000, ClaimSmall: 10_000, ClaimLarge: 1_000_000, ClaimDue: 1000,
 		ImportRows: 1_000_000, Replies: 200, IdleFor: 10 * time.Second}
 }
 
@@ -211,6 +214,8 @@ func run() error {
 					sp.N = sz.ImportRows
 				case "delivery":
 					sp.N = sz.DeliveryMsgs
+				case "delivery20":
+					sp.N = sz.DeliverySlowMsgs
 				case "reply":
 					sp.N = sz.Replies
 				case "claim":
