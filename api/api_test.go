@@ -9,36 +9,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/drip-email/drip/api"
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer"
-	"github.com/drip-email/drip/migrations"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
-	"github.com/drip-email/drip/store/storeopen"
 )
 
 const token = "s3cret-t0ken"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // t0 is a Tuesday, 10:00 in Rome.
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
@@ -47,30 +31,14 @@ var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 type rig struct {
 	t     *testing.T
 	st    store.Store
-	clock *clock
+	clock *testrig.Clock
 	unsub *mailer.Unsubscriber
 	srv   *httptest.Server
 }
 
-var stores = []struct {
-	name string
-	url  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "drip.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
-}
-
 func newRig(t *testing.T, dbURL string, mod func(*api.Options)) *rig {
 	t.Helper()
-	ctx := context.Background()
-	st, dialect, db, err := storeopen.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := migrations.Up(ctx, db, dialect); err != nil {
-		t.Fatal(err)
-	}
+	st := testrig.Open(t, dbURL)
 	rome, err := time.LoadLocation("Europe/Rome")
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +57,7 @@ func newRig(t *testing.T, dbURL string, mod func(*api.Options)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, st: st, clock: &clock{t: t0}, unsub: unsub}
+	r := &rig{t: t, st: st, clock: testrig.NewClock(t0), unsub: unsub}
 	o := api.Options{
 		Control:      &sequencer.Control{Store: st, Clock: r.clock, Config: cfg},
 		Config:       cfg,
@@ -174,7 +142,7 @@ func wantError(t *testing.T, what string, resp response, status int, msg string)
 }
 
 func TestAuth(t *testing.T) {
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), nil)
+	r := newRig(t, testrig.SQLiteURL(t), nil)
 	for _, tc := range []struct{ name, auth string }{
 		{"no token", ""},
 		{"wrong token", "Bearer " + token + "x"},
@@ -205,7 +173,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestNoTokenConfiguredRefusesEverything(t *testing.T) {
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), func(o *api.Options) {
+	r := newRig(t, testrig.SQLiteURL(t), func(o *api.Options) {
 		cfg := *o.Config
 		cfg.HTTP.APIToken = ""
 		o.Config = &cfg
@@ -216,7 +184,7 @@ func TestNoTokenConfiguredRefusesEverything(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), nil)
+	r := newRig(t, testrig.SQLiteURL(t), nil)
 	p := func(fields string) string {
 		return `{"sequence": "trade-fair", "prospect": {"email": "a@example.com"` + fields + `}}`
 	}
@@ -262,9 +230,9 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, sk := range stores {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newRig(t, sk.url(t), nil)
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newRig(t, sk.URL(t), nil)
 			body := `{"sequence": "trade-fair", "sender": "maria", "prospect": {"email": "Mario.Rossi@example.com",
 				"first_name": "Mario", "last_name": "Rossi", "company": "Rossi Srl", "met_at": "EIMA 2026",
 				"first_contact": "2026-11-20", "timezone": "Europe/Rome", "fields": {"booth": "B12"}}}`
@@ -397,9 +365,9 @@ func timeline(v map[string]any) string {
 }
 
 func TestUnsubscribeLink(t *testing.T) {
-	for _, sk := range stores {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newRig(t, sk.url(t), nil)
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newRig(t, sk.URL(t), nil)
 			for _, email := range []string{"anna@example.com", "bob@example.com"} {
 				if resp := r.api("POST", "/api/v1/enrollments", `{"sequence": "trade-fair", "prospect": {"email": "`+email+`"}}`); resp.status != 201 {
 					t.Fatalf("enroll: %d %s", resp.status, resp.body)
@@ -483,7 +451,7 @@ func flip(c byte) string {
 }
 
 func TestImport(t *testing.T) {
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), nil)
+	r := newRig(t, testrig.SQLiteURL(t), nil)
 	csv := "email;nome;azienda;first_contact\na@example.com;Anna;Società Alfa;20/11/2026\nbad;B;X;\nc@example.com;C;X;2026-02-30\na@example.com;Anna;;\n"
 	resp := r.do("POST", "/api/v1/imports?sequence=trade-fair", "text/csv; charset=utf-8", strings.NewReader(csv), "Bearer "+token)
 	if resp.status != 200 {
@@ -535,7 +503,7 @@ func TestImport(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), func(o *api.Options) { o.MaxBodyBytes = 1024 })
+	r := newRig(t, testrig.SQLiteURL(t), func(o *api.Options) { o.MaxBodyBytes = 1024 })
 	big := `{"sequence": "trade-fair", "prospect": {"email": "a@example.com", "notes": "` + strings.Repeat("x", 2000) + `"}}`
 	wantError(t, "enrollment over the limit", r.api("POST", "/api/v1/enrollments", big), 413, "larger than 1024 bytes")
 
@@ -553,7 +521,7 @@ func TestBodyLimit(t *testing.T) {
 func TestHealth(t *testing.T) {
 	fail := errors.New("connection refused")
 	var down atomic.Bool
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), func(o *api.Options) {
+	r := newRig(t, testrig.SQLiteURL(t), func(o *api.Options) {
 		o.Ready = func(ctx context.Context) error {
 			if down.Load() {
 				return fail
@@ -587,7 +555,7 @@ func (brokenStore) ProspectGetByEmail(context.Context, string) (store.Prospect, 
 }
 
 func TestInternalErrorsDoNotLeak(t *testing.T) {
-	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"), func(o *api.Options) {
+	r := newRig(t, testrig.SQLiteURL(t), func(o *api.Options) {
 		o.Control.Store = brokenStore{o.Control.Store}
 	})
 	resp := r.api("GET", "/api/v1/prospects/a@example.com", "")

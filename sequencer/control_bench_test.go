@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/sequencer"
 )
 
@@ -35,26 +36,23 @@ func BenchmarkImport(b *testing.B) {
 	}
 	// "dry-run" reads, validates and plans every row but stores nothing:
 	// the cost of everything but the store.
-	kinds := append(ctlStores(), struct {
-		name string
-		url  func(t testing.TB) string
-	}{"dry-run", nil})
+	kinds := append(testrig.Backends(), testrig.Backend{Name: "dry-run"})
 	for _, sk := range kinds {
-		b.Run(sk.name, func(b *testing.B) {
+		b.Run(sk.Name, func(b *testing.B) {
 			var elapsed time.Duration
 			var peakHeap uint64
 			for range b.N {
 				b.StopTimer()
 				c := &sequencer.Control{Clock: sequencer.SystemClock{}, Config: ctlConfig()}
-				if sk.url != nil {
-					c.Store = ctlOpen(b, sk.url(b))
+				if sk.URL != nil {
+					c.Store = testrig.Open(b, sk.URL(b))
 				}
 				c.Config.Engine.ImportBatch = 1000
 				stop := sampleHeap(&peakHeap)
 				b.StartTimer()
 				t0 := time.Now()
 				sum, err := c.Import(context.Background(), &listGenerator{rows: rows},
-					sequencer.ImportRequest{Sequence: "fair", DryRun: sk.url == nil})
+					sequencer.ImportRequest{Sequence: "fair", DryRun: sk.URL == nil})
 				elapsed += time.Since(t0)
 				b.StopTimer()
 				stop()

@@ -5,34 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/drip-email/drip/configs"
-	"github.com/drip-email/drip/migrations"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
-	"github.com/drip-email/drip/store/storeopen"
 )
 
 // The names here carry a ctl prefix: engine_test.go shares the package.
-
-type ctlClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *ctlClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *ctlClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // ctlT0 is a Tuesday, 10:00 in Rome.
 var ctlT0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
@@ -44,33 +28,6 @@ var ctlRome = func() *time.Location {
 	}
 	return loc
 }()
-
-func ctlStores() []struct {
-	name string
-	url  func(t testing.TB) string
-} {
-	return []struct {
-		name string
-		url  func(t testing.TB) string
-	}{
-		{"sqlite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "drip.db") }},
-		{"postgres", func(t testing.TB) string { return pgtest.NewDatabase(t) }},
-	}
-}
-
-func ctlOpen(t testing.TB, url string) store.Store {
-	t.Helper()
-	ctx := context.Background()
-	st, dialect, db, err := storeopen.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrations.Up(ctx, db, dialect); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 // ctlConfig has two sequences: fair (5 steps, every 10 days from day 10,
 // no window) and booth (declares the custom field booth); two senders.
@@ -90,13 +47,13 @@ func ctlConfig() *configs.Config {
 type ctlRig struct {
 	t     *testing.T
 	st    store.Store
-	clock *ctlClock
+	clock *testrig.Clock
 	c     *sequencer.Control
 	wakes atomic.Int64
 }
 
 func newCtlRig(t *testing.T, st store.Store) *ctlRig {
-	r := &ctlRig{t: t, st: st, clock: &ctlClock{t: ctlT0}}
+	r := &ctlRig{t: t, st: st, clock: testrig.NewClock(ctlT0)}
 	r.c = &sequencer.Control{Store: st, Clock: r.clock, Config: ctlConfig(), Wake: func() { r.wakes.Add(1) }}
 	return r
 }
@@ -186,9 +143,9 @@ func (r *ctlRig) inbound(email, sequence string, kind store.EventKind, to store.
 }
 
 func TestControlEnroll(t *testing.T) {
-	for _, sk := range ctlStores() {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newCtlRig(t, ctlOpen(t, sk.url(t)))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newCtlRig(t, testrig.Open(t, sk.URL(t)))
 			ctx := context.Background()
 
 			// Defaults: the first sender, first contact now, step 1 ten days on.
@@ -264,7 +221,7 @@ func TestControlEnroll(t *testing.T) {
 }
 
 func TestControlEnrollRefusesBadInput(t *testing.T) {
-	r := newCtlRig(t, ctlOpen(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db")))
+	r := newCtlRig(t, testrig.Open(t, testrig.SQLiteURL(t)))
 	ok := store.Prospect{Email: "x@example.com"}
 	for _, tc := range []struct {
 		name string
@@ -299,9 +256,9 @@ func TestControlEnrollRefusesBadInput(t *testing.T) {
 }
 
 func TestControlPauseResume(t *testing.T) {
-	for _, sk := range ctlStores() {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newCtlRig(t, ctlOpen(t, sk.url(t)))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newCtlRig(t, testrig.Open(t, sk.URL(t)))
 			ctx := context.Background()
 			r.enroll("anna@example.com", "fair", nil)
 
@@ -376,7 +333,7 @@ func (s *racingStore) EnrollmentTransition(ctx context.Context, t store.Transiti
 }
 
 func TestControlResumeRetriesAConflict(t *testing.T) {
-	st := &racingStore{Store: ctlOpen(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))}
+	st := &racingStore{Store: testrig.Open(t, testrig.SQLiteURL(t))}
 	r := newCtlRig(t, st)
 	r.enroll("anna@example.com", "fair", nil)
 	if _, err := r.c.Pause(context.Background(), "anna@example.com"); err != nil {
@@ -389,9 +346,9 @@ func TestControlResumeRetriesAConflict(t *testing.T) {
 }
 
 func TestControlUnsubscribeAndForget(t *testing.T) {
-	for _, sk := range ctlStores() {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newCtlRig(t, ctlOpen(t, sk.url(t)))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newCtlRig(t, testrig.Open(t, sk.URL(t)))
 			ctx := context.Background()
 			r.enroll("anna@example.com", "fair", nil)
 			r.enroll("anna@example.com", "booth", func(q *sequencer.EnrollRequest) { q.Prospect.Fields = map[string]string{"booth": "B1"} })
@@ -468,9 +425,9 @@ func TestControlUnsubscribeAndForget(t *testing.T) {
 }
 
 func TestControlStats(t *testing.T) {
-	for _, sk := range ctlStores() {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newCtlRig(t, ctlOpen(t, sk.url(t)))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newCtlRig(t, testrig.Open(t, sk.URL(t)))
 			ctx := context.Background()
 			for _, e := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com"} {
 				r.enroll(e, "fair", nil)
@@ -510,7 +467,7 @@ func TestControlStats(t *testing.T) {
 
 // TestProspectViewJSON pins the contract's GET /api/v1/prospects/{email} shape.
 func TestProspectViewJSON(t *testing.T) {
-	r := newCtlRig(t, ctlOpen(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db")))
+	r := newCtlRig(t, testrig.Open(t, testrig.SQLiteURL(t)))
 	r.enroll("anna@example.com", "fair", func(q *sequencer.EnrollRequest) {
 		q.Prospect = store.Prospect{Email: "anna@example.com", FirstName: "Anna", LastName: "Bianchi", Company: "Bianchi Srl",
 			MetAt: "EIMA 2026", Fields: map[string]string{"booth": "B12"}}
@@ -584,9 +541,9 @@ func TestProspectViewJSON(t *testing.T) {
 }
 
 func TestControlImport(t *testing.T) {
-	for _, sk := range ctlStores() {
-		t.Run(sk.name, func(t *testing.T) {
-			r := newCtlRig(t, ctlOpen(t, sk.url(t)))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newCtlRig(t, testrig.Open(t, sk.URL(t)))
 			ctx := context.Background()
 			if _, err := r.c.Unsubscribe(ctx, "gone@example.com", "asked"); err != nil {
 				t.Fatal(err)

@@ -15,29 +15,13 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/mailer/smtptest"
-	"github.com/drip-email/drip/migrations"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
-	"github.com/drip-email/drip/store/storeopen"
 	"github.com/drip-email/drip/templates"
 )
-
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-func (c *testClock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
@@ -46,39 +30,13 @@ type rig struct {
 	t       *testing.T
 	st      store.Store
 	smtp    *smtptest.Server
-	clock   *testClock
+	clock   *testrig.Clock
 	seq     *sequencer.Sequence
 	sender  *sequencer.Sender
 	pool    *mailer.Pool
 	settled atomic.Int64
 	mu      sync.Mutex
 	outs    []sequencer.Outcome
-}
-
-type storeKind struct {
-	name string
-	open func(t *testing.T) store.Store
-}
-
-func stores() []storeKind {
-	return []storeKind{
-		{"sqlite", func(t *testing.T) store.Store { return openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db")) }},
-		{"postgres", func(t *testing.T) store.Store { return openStore(t, pgtest.NewDatabase(t)) }},
-	}
-}
-
-func openStore(t *testing.T, url string) store.Store {
-	t.Helper()
-	ctx := context.Background()
-	st, dialect, db, err := storeopen.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrations.Up(ctx, db, dialect); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 // writeTemplates writes n step templates to a temp dir and loads them.
@@ -109,7 +67,7 @@ func newRigPadded(t *testing.T, st store.Store, steps int, smtpOpts smtptest.Opt
 	srv := smtptest.New(t, smtpOpts)
 	cfg := &configs.Sequence{Name: "demo", Steps: steps, Interval: configs.Span{Dur: time.Hour},
 		Thread: true, Location: time.UTC, Timezone: "UTC", Templates: "demo"}
-	r := &rig{t: t, st: st, smtp: srv, clock: &testClock{t: t0}}
+	r := &rig{t: t, st: st, smtp: srv, clock: testrig.NewClock(t0)}
 	r.seq = &sequencer.Sequence{Config: cfg, Templates: writeTemplates(t, cfg, pad)}
 	sc := configs.SMTP{Host: srv.Host(), Port: srv.Port(), TLS: "none"}
 	var user, pass string
@@ -192,18 +150,6 @@ func (r *rig) run(e *sequencer.Engine) (stop func()) {
 	return stop
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func (r *rig) states() map[store.State]int {
 	r.t.Helper()
 	counts, err := r.st.EnrollmentCounts(context.Background())
@@ -217,19 +163,19 @@ func (r *rig) states() map[store.State]int {
 // point: 500 prospects × 5 steps on a compressed clock, each delivered
 // exactly once, in step order, with the contract's threading headers.
 func TestDeliversEveryStepOnceInOrderThreaded(t *testing.T) {
-	for _, sk := range stores() {
-		t.Run(sk.name, func(t *testing.T) {
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
 			const prospects, steps = 500, 5
-			r := newRig(t, sk.open(t), steps, smtptest.Options{})
+			r := newRig(t, testrig.Open(t, sk.URL(t)), steps, smtptest.Options{})
 			emails := r.enroll(prospects)
 			eng := r.engine("test-1", nil)
 			r.run(eng)
 			for k := 1; k <= steps; k++ {
 				r.clock.Set(t0.Add(time.Duration(k-1) * time.Hour))
 				eng.Wake()
-				waitFor(t, fmt.Sprintf("step %d delivered", k), func() bool { return r.smtp.Total() >= prospects*k })
+				testrig.WaitFor(t, fmt.Sprintf("step %d delivered", k), func() bool { return r.smtp.Total() >= prospects*k })
 				// Every enrollment settled (next step planned) before time moves on.
-				waitFor(t, fmt.Sprintf("step %d recorded", k), func() bool { return r.settled.Load() >= int64(prospects*k) })
+				testrig.WaitFor(t, fmt.Sprintf("step %d recorded", k), func() bool { return r.settled.Load() >= int64(prospects*k) })
 			}
 			if got := r.states()[store.StateCompleted]; got != prospects {
 				t.Errorf("completed enrollments = %d, want %d", got, prospects)
@@ -318,7 +264,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := stores()[0].open(t)
+			st := testrig.Open(t, testrig.SQLiteURL(t))
 			r := newRigPadded(t, st, 1, c.opts, c.pad)
 			n := n
 			if c.pad > 0 {
@@ -331,7 +277,7 @@ func TestFaults(t *testing.T) {
 			r.run(eng)
 			eng.Wake()
 			// First round: every enrollment attempted once and settled.
-			waitFor(t, "first attempts recorded", func() bool { return r.settled.Load() >= int64(n) })
+			testrig.WaitFor(t, "first attempts recorded", func() bool { return r.settled.Load() >= int64(n) })
 			if c.heals {
 				if got := r.smtp.Total(); got != 0 {
 					t.Fatalf("delivered %d during the fault", got)
@@ -345,10 +291,10 @@ func TestFaults(t *testing.T) {
 					before := r.settled.Load()
 					r.clock.Add(11 * time.Minute)
 					eng.Wake()
-					waitFor(t, "a retry round", func() bool { return r.settled.Load() > before })
+					testrig.WaitFor(t, "a retry round", func() bool { return r.settled.Load() > before })
 				}
 			}
-			waitFor(t, "outcome", func() bool { return r.states()[c.state] == n })
+			testrig.WaitFor(t, "outcome", func() bool { return r.states()[c.state] == n })
 			if got := r.smtp.Total(); got != c.delivered {
 				r.mu.Lock()
 				for _, o := range r.outs {
@@ -379,19 +325,19 @@ func TestFaults(t *testing.T) {
 // delivered, so the step is recorded unknown and never sent again (R8);
 // the enrollment goes on with its next step.
 func TestDropAfterFinalDotIsUnknownNeverResent(t *testing.T) {
-	for _, sk := range stores() {
-		t.Run(sk.name, func(t *testing.T) {
-			st := sk.open(t)
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			st := testrig.Open(t, sk.URL(t))
 			r := newRig(t, st, 2, smtptest.Options{})
 			emails := r.enroll(4)
 			r.smtp.SetFault(smtptest.DropAfterDot())
 			eng := r.engine("test-dot", nil)
 			r.run(eng)
-			waitFor(t, "step 1 recorded", func() bool { return r.settled.Load() >= 4 })
+			testrig.WaitFor(t, "step 1 recorded", func() bool { return r.settled.Load() >= 4 })
 			r.smtp.SetFault()
 			r.clock.Set(t0.Add(time.Hour)) // step 2 due
 			eng.Wake()
-			waitFor(t, "completed", func() bool { return r.states()[store.StateCompleted] == 4 })
+			testrig.WaitFor(t, "completed", func() bool { return r.states()[store.StateCompleted] == 4 })
 			for i, e := range emails {
 				if got := r.smtp.Count(e); got != 2 {
 					t.Errorf("%s received %d messages, want 2 (step 1 once, though unacknowledged, and step 2)", e, got)
@@ -408,13 +354,13 @@ func TestDropAfterFinalDotIsUnknownNeverResent(t *testing.T) {
 // TestPermanentContentRejectionFailsEnrollment: a 5xx after DATA fails the
 // step and the enrollment, with the reason kept.
 func TestPermanentContentRejectionFailsEnrollment(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	r := newRig(t, st, 3, smtptest.Options{})
 	emails := r.enroll(1)
 	r.smtp.SetFault(smtptest.RejectContent())
 	eng := r.engine("test-perm", nil)
 	r.run(eng)
-	waitFor(t, "failed", func() bool { return r.states()[store.StateFailed] == 1 })
+	testrig.WaitFor(t, "failed", func() bool { return r.states()[store.StateFailed] == 1 })
 	p, err := st.ProspectGetByEmail(context.Background(), emails[0])
 	if err != nil {
 		t.Fatal(err)
@@ -432,13 +378,13 @@ func TestPermanentContentRejectionFailsEnrollment(t *testing.T) {
 // TestLateEnrollmentSkipsToLatestStep: R3 end to end — one send, the
 // earlier steps recorded skipped.
 func TestLateEnrollmentSkipsToLatestStep(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	r := newRig(t, st, 5, smtptest.Options{})
 	r.enroll(1)
 	r.clock.Set(t0.Add(3*time.Hour + time.Minute)) // steps 1..4 due
 	eng := r.engine("test-late", nil)
 	r.run(eng)
-	waitFor(t, "one delivery", func() bool { return r.smtp.Total() == 1 && r.settled.Load() >= 1 })
+	testrig.WaitFor(t, "one delivery", func() bool { return r.smtp.Total() == 1 && r.settled.Load() >= 1 })
 	sends, err := st.SendsByEnrollment(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -458,13 +404,13 @@ func TestLateEnrollmentSkipsToLatestStep(t *testing.T) {
 // TestGracefulStopFinishesInFlight: stopping the engine while deliveries
 // are slow finishes them and records them; nothing is left "sending".
 func TestGracefulStopFinishesInFlight(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	r := newRig(t, st, 2, smtptest.Options{})
 	r.enroll(16)
 	r.smtp.SetFault(smtptest.StallAt(smtptest.BeforeData, 300*time.Millisecond))
 	eng := r.engine("test-stop", nil)
 	stop := r.run(eng)
-	waitFor(t, "deliveries in flight", func() bool { return r.smtp.Active() > 0 })
+	testrig.WaitFor(t, "deliveries in flight", func() bool { return r.smtp.Active() > 0 })
 	stop()
 	ctx := context.Background()
 	inFlight := 0
@@ -497,12 +443,12 @@ func TestGracefulStopFinishesInFlight(t *testing.T) {
 // engine runs are used for every later send (the contract: sequences live
 // for years and change under running enrollments).
 func TestEditedTemplateAppliesToLaterSends(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	r := newRig(t, st, 2, smtptest.Options{})
 	emails := r.enroll(3)
 	eng := r.engine("test-reload", nil)
 	r.run(eng)
-	waitFor(t, "step 1", func() bool { return r.smtp.Total() == 3 && r.settled.Load() >= 3 })
+	testrig.WaitFor(t, "step 1", func() bool { return r.smtp.Total() == 3 && r.settled.Load() >= 3 })
 
 	dir := t.TempDir()
 	for k := 1; k <= 2; k++ {
@@ -518,7 +464,7 @@ func TestEditedTemplateAppliesToLaterSends(t *testing.T) {
 	r.seq.ReloadTemplates(set)
 	r.clock.Set(t0.Add(time.Hour))
 	eng.Wake()
-	waitFor(t, "step 2", func() bool { return r.smtp.Total() == 6 })
+	testrig.WaitFor(t, "step 2", func() bool { return r.smtp.Total() == 6 })
 	for _, m := range r.smtp.Messages()[3:] {
 		if !strings.Contains(string(m.Data), "EDITED copy of step 2") {
 			t.Errorf("step 2 to %v was sent with the old template", m.To)

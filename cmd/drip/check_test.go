@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/drip-email/drip/internal/testrig"
 )
 
 func TestCheckPassesOnShippedConfigs(t *testing.T) {
@@ -51,7 +53,7 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+			e := newCLIEnv(t, testrig.SQLiteURL(t))
 			writeBoothTemplates(e)
 			if out, errOut, code := e.drip("check"); code != 0 {
 				t.Fatalf("the intact config fails check: %s%s", out, errOut)

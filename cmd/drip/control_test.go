@@ -5,13 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
 )
 
 func TestPauseResumeUnsubscribeForget(t *testing.T) {
-	for _, sk := range cliStores {
-		t.Run(sk.name, func(t *testing.T) {
-			e := newCLIEnv(t, sk.url(t))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			e := newCLIEnv(t, sk.URL(t))
 			e.mustDrip("enroll", "--sequence", "trade-fair", "--email", "anna@example.com", "--first-name", "Anna")
 			e.mustDrip("enroll", "--sequence", "booth", "--email", "anna@example.com", "--field", "booth=B1")
 

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drip-email/drip/internal/testrig"
 )
 
 func TestEnroll(t *testing.T) {
-	for _, sk := range cliStores {
-		t.Run(sk.name, func(t *testing.T) {
-			e := newCLIEnv(t, sk.url(t))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			e := newCLIEnv(t, sk.URL(t))
 			out := e.mustDrip("enroll", "--sequence", "trade-fair", "--email", "Ann.Lee@Example.com",
 				"--first-name", "Ann", "--last-name", "Lee", "--company", "Lee & Co", "--title", "CTO",
 				"--phone", "+1 555 0100", "--met-at", "CES 2026", "--first-contact", "2026-11-20",

@@ -15,11 +15,9 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/drip-email/drip/configs"
-	"github.com/drip-email/drip/migrations"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
-	"github.com/drip-email/drip/store/storeopen"
 )
 
 // cliEnv is a configuration in a temp dir with its own store, and the
@@ -29,15 +27,6 @@ type cliEnv struct {
 	dir    string
 	config string
 	dbURL  string
-}
-
-// cliStores are the stores every CLI test runs on.
-var cliStores = []struct {
-	name string
-	url  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "drip.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
 }
 
 // newCLIEnv writes a configuration with two sequences: trade-fair (Rome,
@@ -106,19 +95,11 @@ func (e *cliEnv) write(name string, data []byte) string {
 // control opens the env's store beside the commands, to look at what they did.
 func (e *cliEnv) control() *sequencer.Control {
 	e.t.Helper()
-	ctx := context.Background()
 	cfg, err := configs.Load(e.config)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	st, dialect, db, err := storeopen.Open(ctx, e.dbURL)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := migrations.Up(ctx, db, dialect); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { st.Close() })
+	st := testrig.Open(e.t, e.dbURL)
 	return &sequencer.Control{Store: st, Config: cfg, Clock: sequencer.SystemClock{}}
 }
 
@@ -138,9 +119,9 @@ const messyList = "\uFEFFEmail;Nome;Cognome;Azienda;first_contact;timezone;notes
 	";;;;;;;\r\n" // an Excel empty row: skipped
 
 func TestImportMessyList(t *testing.T) {
-	for _, sk := range cliStores {
-		t.Run(sk.name, func(t *testing.T) {
-			e := newCLIEnv(t, sk.url(t))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			e := newCLIEnv(t, sk.URL(t))
 			e.mustDrip("unsubscribe", "gone@example.com")
 			list := e.write("list.csv", []byte(messyList))
 			rejectFile := filepath.Join(e.dir, "rejects.csv")
@@ -252,7 +233,7 @@ func TestImportMessyList(t *testing.T) {
 }
 
 func TestImportEncodingsAndBadFiles(t *testing.T) {
-	e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
 	utf8List := "email,first_name,last_name,company\nlucia@example.com,Lucía,Ferrà,Società Àlfa\n"
 	cp1252, err := charmap.Windows1252.NewEncoder().String(utf8List)
 	if err != nil {
@@ -305,7 +286,7 @@ func TestImportEncodingsAndBadFiles(t *testing.T) {
 }
 
 func TestImportDeclaredFieldsDryRunAndStdin(t *testing.T) {
-	e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
 	list := e.write("list.csv", []byte("email,first_name,booth,sender\na@example.com,A,B1,\nb@example.com,B,,\nc@example.com,C,C3,piotr\nc@example.com,C,C3,piotr\n"))
 
 	out, errOut, code := e.drip("import", "--dry-run", "--sequence", "booth", list)
@@ -350,7 +331,7 @@ func TestImportDeclaredFieldsDryRunAndStdin(t *testing.T) {
 }
 
 func TestImportCapsRejectsShown(t *testing.T) {
-	e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
 	var b strings.Builder
 	b.WriteString("email\n")
 	for i := range 50 {
@@ -422,7 +403,7 @@ func TestProgressLine(t *testing.T) {
 
 // A Polish Excel export: windows-1250, Polish column names.
 func TestImportPolishExport(t *testing.T) {
-	e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
 	list, err := charmap.Windows1250.NewEncoder().String("E-mail;Imię;Nazwisko;Firma;Telefon\njan@example.pl;Jędrzej;Łukasiewicz;Zakłady Żółć sp. z o.o.;+48 600 000 000\n")
 	if err != nil {
 		t.Fatal(err)

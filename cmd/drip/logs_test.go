@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drip-email/drip/internal/testrig"
 )
 
 // secretsIn reports which of the secrets appear in s.
@@ -181,7 +183,7 @@ func TestLogsStoreErrorHidesTheDatabasePassword(t *testing.T) {
 // TestLogsBadFlags: an unknown format or level is a usage error naming
 // the flag, before anything runs.
 func TestLogsBadFlags(t *testing.T) {
-	config := writeMinimalConfig(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	config := writeMinimalConfig(t, testrig.SQLiteURL(t))
 	for _, c := range []struct {
 		args []string
 		want string

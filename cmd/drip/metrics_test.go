@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer/imapwatch"
 	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/sequencer"
@@ -90,26 +91,6 @@ var liveSequences = map[string]string{
 	"sequences/slow.yaml": "name: slow\nsteps: 3\ninterval: 30d\nfirst_step_after: 0\ntimezone: Europe/Rome\nthread: true\ntemplates: trade-fair\n",
 }
 
-// manualClock is serve's clock in these tests. It stands still until the
-// test moves it, so a slow machine never makes two steps due at once (R3
-// would rightly skip the first) and sequences keep their real intervals.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // liveOptions vary the harness.
 type liveOptions struct {
 	logFormat, logLevel string // default text, debug
@@ -124,7 +105,7 @@ type live struct {
 	t     *testing.T
 	cfg   *configs.Config
 	g     *globals
-	clock *manualClock
+	clock *testrig.Clock // serve's clock: it moves only when the test moves it
 	sink  *smtptest.Server
 	inbox *demoIMAP
 	st    store.Store // the test's own handle on serve's store
@@ -184,7 +165,10 @@ func newLive(t *testing.T, o liveOptions) *live {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	l := &live{t: t, cfg: cfg, g: g, clock: &manualClock{t: time.Now().UTC().Truncate(time.Second)},
+	// serve's clock stands still until the test moves it, so a slow machine
+	// never makes two steps due at once (R3 would rightly skip the first)
+	// and sequences keep their real intervals.
+	l := &live{t: t, cfg: cfg, g: g, clock: testrig.NewClock(time.Now().UTC().Truncate(time.Second)),
 		sink: sink, inbox: inbox, st: st, logs: logs}
 	t.Cleanup(func() {
 		if err := l.stop(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	gomail "github.com/emersion/go-message/mail"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
 )
 
@@ -132,7 +133,7 @@ func TestPreviewGoldenThreadedStep(t *testing.T) {
 // TestPreviewSubjectsEncodeAndDecodeIntact: Italian and Polish subjects
 // written by users (not only the shipped ones) go out intact.
 func TestPreviewSubjectsEncodeAndDecodeIntact(t *testing.T) {
-	e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
 	for name, subject := range map[string]string{
 		"perche": "Perché ne parliamo ancora, {{.Prospect.FirstName}}?",
 		"polski": "Czy to może Panu zależeć, {{.Prospect.FirstName}}? Źdźbło łąki",
@@ -180,7 +181,7 @@ func TestPreviewSubjectsEncodeAndDecodeIntact(t *testing.T) {
 // fields carry CR/LF (written straight to the store, past every input
 // check) still yields one Subject and no extra header.
 func TestPreviewProspectFieldCannotInjectHeaders(t *testing.T) {
-	e := newCLIEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
 	e.write("templates/trade-fair/01.txt", []byte("Subject: Hello {{.Prospect.FirstName}} from {{.Prospect.Company}}\n\nHi {{.Prospect.FirstName}}\n"))
 	for k := 2; k <= 60; k++ {
 		e.write(filepath.Join("templates/trade-fair", twoDigits(k)+".txt"), []byte("Subject: step\n\nbody\n"))

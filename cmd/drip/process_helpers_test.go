@@ -22,7 +22,6 @@ import (
 
 	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
 	"github.com/drip-email/drip/store/storeopen"
 )
 
@@ -40,15 +39,6 @@ func TestMain(m *testing.M) {
 
 // procSequence is the one sequence of a process test.
 const procSequence = "followup"
-
-// procStores are the stores the process tests run on.
-var procStores = []struct {
-	name string
-	url  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "drip.db") }},
-	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
-}
 
 // procSetup is what differs between the process tests' configurations.
 type procSetup struct {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/store/pgtest"
@@ -21,8 +22,8 @@ import (
 // the steps left unknown are at most `workers` and are not sent again;
 // every other step is delivered exactly once.
 func TestProcessKillMidDelivery(t *testing.T) {
-	for _, sk := range procStores {
-		t.Run(sk.name, func(t *testing.T) { killMidDelivery(t, sk.url(t)) })
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) { killMidDelivery(t, sk.URL(t)) })
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
@@ -68,9 +69,9 @@ func answer(t *testing.T, c *sequencer.Control, email string, kind store.EventKi
 }
 
 func TestStatus(t *testing.T) {
-	for _, sk := range cliStores {
-		t.Run(sk.name, func(t *testing.T) {
-			e := newCLIEnv(t, sk.url(t))
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			e := newCLIEnv(t, sk.URL(t))
 			if out := e.mustDrip("status"); !strings.Contains(out, "trade-fair (60 steps)\n  enrollments: active 0,") || !strings.Contains(out, "nothing sent yet") {
 				t.Errorf("status of an empty store:\n%s", out)
 			}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
 )
 
@@ -61,7 +61,7 @@ func TestDovecotIdleReplyStaysUnread(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
 
-	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db"))
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	a := seed(t, st, "luca.verdi@acciaierie.example", "trade-fair")
 
 	// Through a proxy that counts IDLE commands, to know the watcher idles.
@@ -71,7 +71,7 @@ func TestDovecotIdleReplyStaysUnread(t *testing.T) {
 	cfg.Username, cfg.Password, cfg.Mailbox = user, password, mailbox
 	cfg.Poll = time.Hour // only IDLE can bring the reply in within the deadline
 	r := start(t, cfg, st, nil)
-	waitFor(t, "watcher idling on Dovecot", func() bool { _, n := p.stats(); return r.w.Connected() && n >= 1 })
+	testrig.WaitFor(t, "watcher idling on Dovecot", func() bool { _, n := p.stats(); return r.w.Connected() && n >= 1 })
 
 	raw := humanReply("Luca Verdi <luca.verdi@acciaierie.example>", a.messageID)
 	appended := time.Now()
@@ -86,7 +86,7 @@ func TestDovecotIdleReplyStaysUnread(t *testing.T) {
 	if err != nil {
 		t.Fatalf("APPEND: %v", err)
 	}
-	waitFor(t, "enrollment replied", func() bool { return enrollment(t, st, a.enrollment.ID).State == store.StateReplied })
+	testrig.WaitFor(t, "enrollment replied", func() bool { return enrollment(t, st, a.enrollment.ID).State == store.StateReplied })
 	t.Logf("Dovecot: APPEND → replied in %v", time.Since(appended).Round(time.Millisecond))
 
 	fl := flags(t, addr, user, password, mailbox)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/sequencer"
@@ -20,27 +20,15 @@ import (
 	"github.com/drip-email/drip/templates"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // TestReplyWhileIdlingStopsFurtherSteps is the first acceptance
 // point end to end: the engine sends step 1 to two prospects; one replies
 // while the watcher idles and is paused; when step 2 falls due, the engine
 // sends it to the other prospect and nothing to the one who replied.
 func TestReplyWhileIdlingStopsFurtherSteps(t *testing.T) {
-	for _, sk := range stores() {
-		t.Run(sk.name, func(t *testing.T) {
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
 			ctx := context.Background()
-			st := sk.open(t)
+			st := testrig.Open(t, sk.URL(t))
 			smtp := smtptest.New(t, smtptest.Options{})
 			imapSrv := newMemIMAP(t, false)
 
@@ -66,7 +54,7 @@ func TestReplyWhileIdlingStopsFurtherSteps(t *testing.T) {
 			}
 
 			t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-			clock := &fakeClock{t: t0}
+			clock := testrig.NewClock(t0)
 			ids := map[string]int64{}
 			for _, email := range []string{"replier@prospect.example", "control@prospect.example"} {
 				p := store.Prospect{Email: email, FirstName: "Zoë"}
@@ -100,7 +88,7 @@ func TestReplyWhileIdlingStopsFurtherSteps(t *testing.T) {
 			go func() { _ = eng.Run(engCtx); close(engDone) }()
 			t.Cleanup(func() { stopEngine(); <-engDone })
 
-			waitFor(t, "step 1 sent to both", func() bool { return smtp.Total() >= 2 && settled.Load() >= 2 })
+			testrig.WaitFor(t, "step 1 sent to both", func() bool { return smtp.Total() >= 2 && settled.Load() >= 2 })
 			var step1 string
 			for _, m := range smtp.Messages() {
 				if m.To[0] == "replier@prospect.example" {
@@ -114,14 +102,14 @@ func TestReplyWhileIdlingStopsFurtherSteps(t *testing.T) {
 			r := start(t, testConfig(imapSrv.host(), imapSrv.port(), "instance-a"), st, nil)
 			imapSrv.waitIdles(t, r, 1)
 			imapSrv.deliver(humanReply("replier@prospect.example", step1))
-			waitFor(t, "the replier's enrollment replied", func() bool {
+			testrig.WaitFor(t, "the replier's enrollment replied", func() bool {
 				return enrollment(t, st, ids["replier@prospect.example"]).State == store.StateReplied
 			})
 
 			// Step 2 falls due for both; only the control prospect gets it.
 			clock.Set(t0.Add(time.Hour))
 			eng.Wake()
-			waitFor(t, "step 2 to the control prospect", func() bool {
+			testrig.WaitFor(t, "step 2 to the control prospect", func() bool {
 				return smtp.Count("control@prospect.example") == 2 && settled.Load() >= 3
 			})
 			if n := smtp.Count("replier@prospect.example"); n != 1 {

@@ -9,7 +9,6 @@ import (
 	"log"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,10 +21,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/drip-email/drip/migrations"
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
-	"github.com/drip-email/drip/store/storeopen"
 )
 
 const (
@@ -37,34 +34,6 @@ const (
 )
 
 // ---------------------------------------------------------------- stores
-
-type storeKind struct {
-	name string
-	open func(t *testing.T) store.Store
-}
-
-// stores are the backends every key flow runs against; PostgreSQL skips
-// (or fails, when required) per store/pgtest's rules.
-func stores() []storeKind {
-	return []storeKind{
-		{"sqlite", func(t *testing.T) store.Store { return openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "drip.db")) }},
-		{"postgres", func(t *testing.T) store.Store { return openStore(t, pgtest.NewDatabase(t)) }},
-	}
-}
-
-func openStore(t testing.TB, url string) store.Store {
-	t.Helper()
-	ctx := context.Background()
-	st, dialect, db, err := storeopen.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrations.Up(ctx, db, dialect); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 // seeded is a prospect we wrote to: its enrollment and the Message-ID of
 // the step-1 message we "sent".
@@ -154,18 +123,6 @@ func suppressed(t testing.TB, st store.Store, email string) bool {
 		t.Fatal(err)
 	}
 	return ok
-}
-
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // ---------------------------------------------------------------- messages
@@ -419,7 +376,7 @@ func (p *proxy) stats() (accepted, idleCmds int) {
 // the watcher has caught up and waits for news.
 func (m *memIMAP) waitIdles(t testing.TB, r *running, n int) {
 	t.Helper()
-	waitFor(t, "watcher idling", func() bool {
+	testrig.WaitFor(t, "watcher idling", func() bool {
 		_, idles := m.proxy.stats()
 		return r.w.Connected() && idles >= n
 	})

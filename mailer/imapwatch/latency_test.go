@@ -3,7 +3,6 @@ package imapwatch
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
-	"github.com/drip-email/drip/store/pgtest"
 )
 
 // BenchmarkReplyLatency measures APPEND → enrollment replied (recorded in
@@ -24,23 +23,16 @@ import (
 //	go test -run '^$' -bench ReplyLatency -benchtime 1x ./mailer/imapwatch/
 func BenchmarkReplyLatency(b *testing.B) {
 	const n = 200
-	backends := []struct {
-		name string
-		open func(b *testing.B) store.Store
-	}{
-		{"sqlite", func(b *testing.B) store.Store { return openStore(b, "sqlite:"+filepath.Join(b.TempDir(), "drip.db")) }},
-		{"postgres", func(b *testing.B) store.Store { return openStore(b, pgtest.NewDatabase(b)) }},
-	}
-	for _, be := range backends {
+	for _, be := range testrig.Backends() {
 		for _, burst := range []bool{false, true} {
-			name := be.name + "/sequential"
+			name := be.Name + "/sequential"
 			if burst {
-				name = be.name + "/burst"
+				name = be.Name + "/burst"
 			}
 			b.Run(name, func(b *testing.B) {
 				var all []time.Duration
 				for range b.N {
-					all = append(all, replyLatencies(b, be.open(b), n, burst)...)
+					all = append(all, replyLatencies(b, testrig.Open(b, be.URL(b)), n, burst)...)
 				}
 				slices.Sort(all)
 				b.ReportMetric(ms(percentile(all, 50)), "p50-ms")
@@ -83,7 +75,7 @@ func replyLatencies(b *testing.B, st store.Store, n int, burst bool) []time.Dura
 	done := make(chan struct{})
 	go func() { _ = w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	waitFor(b, "watcher idling", func() bool { _, idles := srv.proxy.stats(); return w.Connected() && idles >= 1 })
+	testrig.WaitFor(b, "watcher idling", func() bool { _, idles := srv.proxy.stats(); return w.Connected() && idles >= 1 })
 
 	c, err := imapclient.DialInsecure(srv.proxy.ln.Addr().String(), nil)
 	if err != nil {

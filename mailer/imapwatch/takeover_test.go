@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/store/pgtest"
 )
@@ -41,7 +42,7 @@ func (l *leaseCounter) refusals(owner string) int {
 // has run out, and handles the reply that came meanwhile: none is missed,
 // none is handled twice.
 func TestTakeoverAfterCrash(t *testing.T) {
-	st := openStore(t, pgtest.NewDatabase(t))
+	st := testrig.Open(t, pgtest.NewDatabase(t))
 	lc := &leaseCounter{Store: st, refused: map[string]int{}}
 	srv := newMemIMAP(t, false)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
@@ -55,7 +56,7 @@ func TestTakeoverAfterCrash(t *testing.T) {
 		watchers[owner] = start(t, cfg, lc, crashLike)
 	}
 	var leader, follower *running
-	waitFor(t, "one instance connected", func() bool {
+	testrig.WaitFor(t, "one instance connected", func() bool {
 		switch {
 		case watchers["instance-a"].w.Connected():
 			leader, follower = watchers["instance-a"], watchers["instance-b"]
@@ -65,7 +66,7 @@ func TestTakeoverAfterCrash(t *testing.T) {
 		return leader != nil
 	})
 	// The other keeps asking and keeps being refused while the leader lives.
-	waitFor(t, "the follower refused three times", func() bool { return lc.refusals(follower.w.cfg.Owner) >= 3 })
+	testrig.WaitFor(t, "the follower refused three times", func() bool { return lc.refusals(follower.w.cfg.Owner) >= 3 })
 	if follower.w.Connected() || !leader.w.Connected() {
 		t.Fatalf("connected: leader %v, follower %v; want exactly the leader", leader.w.Connected(), follower.w.Connected())
 	}
@@ -78,12 +79,12 @@ func TestTakeoverAfterCrash(t *testing.T) {
 
 	srv.waitIdles(t, leader, 1)
 	first := srv.deliver(humanReply("a@prospect.example", a.messageID))
-	waitFor(t, "the leader handles a reply", func() bool { return leader.sawUID(first) })
+	testrig.WaitFor(t, "the leader handles a reply", func() bool { return leader.sawUID(first) })
 
 	leader.stop(t) // a crash: the lease stays taken until it runs out
 	second := srv.deliver(humanReply("b@prospect.example", b.messageID))
 
-	waitFor(t, "the follower takes over and handles the reply", func() bool { return follower.sawUID(second) })
+	testrig.WaitFor(t, "the follower takes over and handles the reply", func() bool { return follower.sawUID(second) })
 	if got := follower.handledList(); len(got) != 1 {
 		t.Errorf("the new watcher handled %+v, want only UID %d", got, second)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
 )
 
@@ -21,9 +22,9 @@ import (
 // a stranger's mail; each changes exactly what the contract says, the
 // counters say the same, and no message is marked read.
 func TestEachClassDoesWhatItSays(t *testing.T) {
-	for _, sk := range stores() {
-		t.Run(sk.name, func(t *testing.T) {
-			st := sk.open(t)
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			st := testrig.Open(t, sk.URL(t))
 			ctx := context.Background()
 			srv := newMemIMAP(t, false)
 
@@ -68,7 +69,7 @@ func TestEachClassDoesWhatItSays(t *testing.T) {
 			for _, d := range deliveries {
 				uids = append(uids, srv.deliver(d.raw))
 			}
-			waitFor(t, "every message handled", func() bool { return len(r.handledList()) >= len(deliveries) })
+			testrig.WaitFor(t, "every message handled", func() bool { return len(r.handledList()) >= len(deliveries) })
 			for i, h := range r.handledList() {
 				if h.UID != uids[i] || h.Kind != deliveries[i].kind || h.Duplicate {
 					t.Errorf("message %d: handled UID %d as %s (duplicate %v), want UID %d as %s", i, h.UID, h.Kind, h.Duplicate, uids[i], deliveries[i].kind)
@@ -149,9 +150,9 @@ func TestEachClassDoesWhatItSays(t *testing.T) {
 // TestRestartReHandlesNothing: a new watcher on the same store (a restart)
 // handles only the message that arrived while none was running.
 func TestRestartReHandlesNothing(t *testing.T) {
-	for _, sk := range stores() {
-		t.Run(sk.name, func(t *testing.T) {
-			st := sk.open(t)
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			st := testrig.Open(t, sk.URL(t))
 			srv := newMemIMAP(t, false)
 			a := seed(t, st, "a@prospect.example", "trade-fair")
 			b := seed(t, st, "b@prospect.example", "trade-fair")
@@ -162,7 +163,7 @@ func TestRestartReHandlesNothing(t *testing.T) {
 			srv.waitIdles(t, first, 1)
 			srv.deliver(outOfOffice("a@prospect.example", a.messageID))
 			srv.deliver(humanReply("b@prospect.example", b.messageID))
-			waitFor(t, "two messages handled", func() bool { return len(first.handledList()) == 2 })
+			testrig.WaitFor(t, "two messages handled", func() bool { return len(first.handledList()) == 2 })
 			first.stop(t)
 			before := map[int64]map[store.EventKind]int{}
 			for _, s := range []seeded{a, b, c} {
@@ -172,8 +173,8 @@ func TestRestartReHandlesNothing(t *testing.T) {
 			down := srv.deliver(humanReply("c@prospect.example", c.messageID)) // while no watcher runs
 
 			second := start(t, cfg, st, nil)
-			waitFor(t, "the message that came while down handled", func() bool { return second.sawUID(down) })
-			waitFor(t, "replied", func() bool { return enrollment(t, st, c.enrollment.ID).State == store.StateReplied })
+			testrig.WaitFor(t, "the message that came while down handled", func() bool { return second.sawUID(down) })
+			testrig.WaitFor(t, "replied", func() bool { return enrollment(t, st, c.enrollment.ID).State == store.StateReplied })
 			if got := second.handledList(); len(got) != 1 {
 				t.Errorf("after the restart the watcher handled %+v, want only UID %d", got, down)
 			}
@@ -194,9 +195,9 @@ func TestRestartReHandlesNothing(t *testing.T) {
 // again from the start, records the known ones as duplicates without
 // events, and handles the new one.
 func TestUIDValidityChangeAddsNoDuplicates(t *testing.T) {
-	for _, sk := range stores() {
-		t.Run(sk.name, func(t *testing.T) {
-			st := sk.open(t)
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			st := testrig.Open(t, sk.URL(t))
 			srv := newMemIMAP(t, false)
 			a := seed(t, st, "a@prospect.example", "trade-fair")
 			b := seed(t, st, "b@prospect.example", "trade-fair")
@@ -211,7 +212,7 @@ func TestUIDValidityChangeAddsNoDuplicates(t *testing.T) {
 			for _, raw := range old {
 				srv.deliver(raw)
 			}
-			waitFor(t, "handled", func() bool { return len(first.handledList()) == len(old) })
+			testrig.WaitFor(t, "handled", func() bool { return len(first.handledList()) == len(old) })
 			first.stop(t)
 			before := kinds(timeline(t, st, a.prospect.ID))
 
@@ -219,7 +220,7 @@ func TestUIDValidityChangeAddsNoDuplicates(t *testing.T) {
 			srv.recreateInbox(append(old, fresh)...)
 
 			second := start(t, cfg, st, nil)
-			waitFor(t, "all three read again", func() bool { return len(second.handledList()) == 3 })
+			testrig.WaitFor(t, "all three read again", func() bool { return len(second.handledList()) == 3 })
 			got := second.handledList()
 			if !got[0].Duplicate || !got[1].Duplicate || got[2].Duplicate || got[2].Kind != KindReply {
 				t.Errorf("after the UIDVALIDITY change: %+v, want two duplicates then a new reply", got)
@@ -240,17 +241,17 @@ func TestUIDValidityChangeAddsNoDuplicates(t *testing.T) {
 // TestReconnectsAfterDroppedConnection: the server drops the connection;
 // the watcher connects again and a later reply is handled.
 func TestReconnectsAfterDroppedConnection(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, false)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
 	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
 	srv.waitIdles(t, r, 1)
 
 	srv.proxy.drop()
-	waitFor(t, "a second connection", func() bool { n, _ := srv.proxy.stats(); return n >= 2 })
+	testrig.WaitFor(t, "a second connection", func() bool { n, _ := srv.proxy.stats(); return n >= 2 })
 	srv.waitIdles(t, r, 2)
 	uid := srv.deliver(humanReply("a@prospect.example", a.messageID))
-	waitFor(t, "reply handled", func() bool { return r.sawUID(uid) })
+	testrig.WaitFor(t, "reply handled", func() bool { return r.sawUID(uid) })
 	if s := enrollment(t, st, a.enrollment.ID).State; s != store.StateReplied {
 		t.Errorf("enrollment %s, want replied", s)
 	}
@@ -259,15 +260,15 @@ func TestReconnectsAfterDroppedConnection(t *testing.T) {
 // TestPollsWithoutIdle: a server that does not announce IDLE is polled,
 // and never sent IDLE.
 func TestPollsWithoutIdle(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, true)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
 	cfg := testConfig(srv.host(), srv.port(), "instance-a")
 	cfg.Poll = 50 * time.Millisecond
 	r := start(t, cfg, st, nil)
-	waitFor(t, "watcher connected", r.w.Connected)
+	testrig.WaitFor(t, "watcher connected", r.w.Connected)
 	uid := srv.deliver(humanReply("a@prospect.example", a.messageID))
-	waitFor(t, "reply handled by polling", func() bool { return r.sawUID(uid) })
+	testrig.WaitFor(t, "reply handled by polling", func() bool { return r.sawUID(uid) })
 	if s := enrollment(t, st, a.enrollment.ID).State; s != store.StateReplied {
 		t.Errorf("enrollment %s, want replied", s)
 	}
@@ -279,20 +280,20 @@ func TestPollsWithoutIdle(t *testing.T) {
 // TestIdleIsUsedWhenAnnounced: with polling set to an hour, only IDLE can
 // bring a reply in within the test's deadline.
 func TestIdleIsUsedWhenAnnounced(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, false)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
 	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
 	srv.waitIdles(t, r, 1)
 	uid := srv.deliver(humanReply("a@prospect.example", a.messageID))
-	waitFor(t, "reply handled", func() bool { return r.sawUID(uid) })
+	testrig.WaitFor(t, "reply handled", func() bool { return r.sawUID(uid) })
 }
 
 // TestFirstStartMatchesOldMailByMessageIDOnly: on the first start for a
 // mailbox, an old message from a person who is a prospect today does not
 // pause them; an old answer to one of our messages does.
 func TestFirstStartMatchesOldMailByMessageIDOnly(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, false)
 	oldFriend := seed(t, st, "friend@prospect.example", "trade-fair")
 	answered := seed(t, st, "answered@prospect.example", "trade-fair")
@@ -300,7 +301,7 @@ func TestFirstStartMatchesOldMailByMessageIDOnly(t *testing.T) {
 	srv.deliver(humanReply("answered@prospect.example", answered.messageID))
 
 	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
-	waitFor(t, "old mail read", func() bool { return len(r.handledList()) == 2 })
+	testrig.WaitFor(t, "old mail read", func() bool { return len(r.handledList()) == 2 })
 	if h := r.handledList()[0]; h.UID != oldUID || h.Kind != KindUnmatched {
 		t.Errorf("old mail without references: %+v, want unmatched", h)
 	}
@@ -312,7 +313,7 @@ func TestFirstStartMatchesOldMailByMessageIDOnly(t *testing.T) {
 	}
 	// New mail from the same person is matched by address as usual.
 	uid := srv.deliver(humanReply("friend@prospect.example", ""))
-	waitFor(t, "new mail handled", func() bool { return r.sawUID(uid) })
+	testrig.WaitFor(t, "new mail handled", func() bool { return r.sawUID(uid) })
 	if s := enrollment(t, st, oldFriend.enrollment.ID).State; s != store.StateReplied {
 		t.Errorf("new mail from a prospect: enrollment %s, want replied", s)
 	}
@@ -382,7 +383,7 @@ func (f *failingRecord) InboundRecord(ctx context.Context, in store.Inbound) err
 // store keeps refusing, are skipped (the latter after a few attempts), and
 // the mail after them is still handled.
 func TestPoisonMessagesAreSkipped(t *testing.T) {
-	st := stores()[0].open(t)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, false)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
 	b := seed(t, st, "b@prospect.example", "trade-fair")
@@ -395,7 +396,7 @@ func TestPoisonMessagesAreSkipped(t *testing.T) {
 	empty := srv.deliver([]byte("\r\n\r\n"))
 	bad := srv.deliver(poison)
 	good := srv.deliver(humanReply("b@prospect.example", b.messageID))
-	waitFor(t, "the message after the poison handled", func() bool { return r.sawUID(good) })
+	testrig.WaitFor(t, "the message after the poison handled", func() bool { return r.sawUID(good) })
 
 	kinds := map[uint32]string{}
 	for _, h := range r.handledList() {
