@@ -58,13 +58,13 @@ func childMain(raw string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	jobs := map[string]func(context.Context, spec) (map[string]float64, error){
-		"seed":     seedFixture,
-		"import":   benchImport,
-		"claim":    benchClaim,
-		"delivery": benchDelivery,
+		"seed":       seedFixture,
+		"import":     benchImport,
+		"claim":      benchClaim,
+		"delivery":   benchDelivery,
 		"delivery20": benchDelivery20,
-		"reply":    benchReply,
-		"rss":      benchServe,
+		"reply":      benchReply,
+		"rss":        benchServe,
 	}
 	job, ok := jobs[sp.Bench]
 	if !ok {

@@ -113,12 +113,12 @@ type sizes struct {
 	// DeliverySlowMsgs: the same against a server answering each message
 	// after 20 ms, as real providers do (they take tens to hundreds).
 	DeliverySlowMsgs int
-	ClaimSmall   int // enrolled in the small claim fixture
-	ClaimLarge   int // enrolled in the large one (also the serving fixture)
-	ClaimDue     int // due in each
-	ImportRows   int
-	Replies      int
-	IdleFor      time.Duration // how long the serving process idles after its claims
+	ClaimSmall       int // enrolled in the small claim fixture
+	ClaimLarge       int // enrolled in the large one (also the serving fixture)
+	ClaimDue         int // due in each
+	ImportRows       int
+	Replies          int
+	IdleFor          time.Duration // how long the serving process idles after its claims
 }
 
 func sizesFor(quick bool) sizes {
