@@ -334,6 +334,10 @@ type ProspectFilter struct {
 	Search   string // substring of email or company, case-insensitive
 	Limit    int
 	Offset   int
+	// CountUpTo > 0 stops counting there: the total is then
+	// min(matches, CountUpTo), and costs no more than counting CountUpTo
+	// rows, however long the list. 0 counts every match.
+	CountUpTo int
 }
 
 // ProspectListRow is a prospect with its most relevant enrollment.

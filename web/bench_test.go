@@ -37,12 +37,12 @@ const (
 
 // benchPages are the pages timed, with a text each must show.
 var benchPages = []struct{ name, path, want string }{
-	{"ListFirstPage", "/ui/prospects", "1–50 of 100000"},
+	{"ListFirstPage", "/ui/prospects", "1–50 of more than 10000"},
 	{"ListSearch", "/ui/prospects?q=company0042", "1–20 of 20"},
 	{"ListSearchAccentedCompany", "/ui/prospects?q=" + url.QueryEscape("caffè 0042"), "1–20 of 20"},
 	{"ListStateFilter", "/ui/prospects?state=paused", fmt.Sprintf("1–50 of %d", benchPaused)},
-	{"ListStateFilterCommon", "/ui/prospects?state=active", fmt.Sprintf("1–50 of %d", benchProspects-benchPaused)},
-	{"ListDeepPage", "/ui/prospects?page=1900", "94951–95000 of 100000"},
+	{"ListStateFilterCommon", "/ui/prospects?state=active", "1–50 of more than 10000"},
+	{"ListDeepPage", "/ui/prospects?page=1900", "94951–95000 of more than 95000"},
 	{"ProspectPage", "/ui/prospects/lead050000@company0000.example", "lead050000@company0000.example"},
 	{"Funnel", "/ui/funnel", "100000 enrolled"},
 }

@@ -278,8 +278,9 @@ type prospectsData struct {
 	Sequences []option
 	Rows      []listRow
 	Total     int
+	More      bool // there are more than Total
 	Page      int
-	Pages     int
+	Pages     int // 0 when More: not counted
 	First     int // 1-based index of the first row shown
 	Last      int
 	PrevURL   string
@@ -311,14 +312,20 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		d.Page = min(p, maxPage)
 	}
 	size := s.o.PageSize
+	offset := (d.Page - 1) * size
+	counted := max(s.o.CountPast, offset+size)
 	rows, total, err := s.o.Store.ProspectList(r.Context(), store.ProspectFilter{
 		Sequence: d.Sequence, State: store.State(d.State), Search: d.Search,
-		Limit: size, Offset: (d.Page - 1) * size,
+		Limit: size, Offset: offset, CountUpTo: counted + 1,
 	})
 	if err != nil {
 		return fmt.Errorf("listing prospects: %w", err)
 	}
-	d.Total, d.Pages = total, max(1, (total+size-1)/size)
+	if total > counted {
+		d.Total, d.More = counted, true
+	} else {
+		d.Total, d.Pages = total, max(1, (total+size-1)/size)
+	}
 	d.Rows = make([]listRow, len(rows))
 	for i, lr := range rows {
 		d.Rows[i] = s.listRow(lr)
@@ -347,9 +354,13 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		return Prefix + "/prospects?" + v.Encode()
 	}
 	if d.Page > 1 {
-		d.PrevURL = link(min(d.Page-1, d.Pages))
+		prev := d.Page - 1
+		if !d.More {
+			prev = min(prev, d.Pages)
+		}
+		d.PrevURL = link(prev)
 	}
-	if d.Page < d.Pages {
+	if d.More && len(rows) == size || d.Page < d.Pages {
 		d.NextURL = link(d.Page + 1)
 	}
 	d.States = []option{{Value: "", Label: "any state", Selected: d.State == ""}}

@@ -433,7 +433,7 @@ func TestImportShowsCountsAndRejects(t *testing.T) {
 }
 
 func TestProspectListFiltersAndPages(t *testing.T) {
-	r := newRig(t, func(o *web.Options) { o.PageSize = 10 })
+	r := newRig(t, func(o *web.Options) { o.PageSize = 10; o.CountPast = 15 })
 	ctx := context.Background()
 	var csv strings.Builder
 	csv.WriteString("email,company\n")
@@ -459,14 +459,17 @@ func TestProspectListFiltersAndPages(t *testing.T) {
 		count      string
 		has, hasnt []string
 	}{
-		{"", "1–10 of 25", []string{"p00@", "p09@", `href="/ui/prospects?page=2" rel="next"`}, []string{"p10@", `rel="prev"`}},
-		{"?page=3", "21–25 of 25", []string{"p24@", `href="/ui/prospects?page=2" rel="prev"`}, []string{"p19@", `rel="next"`}},
+		// Counted up to 15 (CountPast), or to the end of the page shown.
+		{"", "1–10 of more than 15", []string{"p00@", "p09@", `href="/ui/prospects?page=2" rel="next"`, "Page 1</span>"}, []string{"p10@", `rel="prev"`}},
+		{"?page=2", "11–20 of more than 20", []string{"p19@", `href="/ui/prospects" rel="prev"`, `href="/ui/prospects?page=3" rel="next"`}, nil},
+		{"?page=3", "21–25 of 25", []string{"Page 3 of 3", "p24@", `href="/ui/prospects?page=2" rel="prev"`}, []string{"p19@", `rel="next"`}},
 		{"?state=paused", "1–2 of 2", []string{"p03@", "p07@"}, []string{"p00@", `rel="next"`}},
 		{"?q=NICCOL%C3%92", "1–5 of 5", []string{"p00@", "p20@"}, []string{"p01@"}},
-		{"?q=acme&page=1", "1–10 of 20", []string{`href="/ui/prospects?page=2&amp;q=acme" rel="next"`}, nil},
+		{"?q=acme&page=1", "1–10 of more than 15", []string{`href="/ui/prospects?page=2&amp;q=acme" rel="next"`}, nil},
 		{"?q=acme&page=2", "11–20 of 20", []string{`href="/ui/prospects?q=acme" rel="prev"`}, []string{`rel="next"`}},
 		{"?q=nobody", "No prospects match.", nil, []string{"<table"}},
-		{"?state=bogus&page=-4", "1–10 of 25", nil, nil},
+		{"?q=acme&state=paused", "1–2 of 2", nil, nil},
+		{"?state=bogus&page=-4", "1–10 of more than 15", nil, nil},
 	}
 	for _, c := range cases {
 		p := b.get("/ui/prospects" + c.query)

@@ -40,6 +40,9 @@ var dialect = sqlstore.Dialect{
 		"forUpdateOf": func(string) string { return "" },
 		"jsonMerge":   func(a, b string) string { return "json_patch(" + a + ", " + b + ")" },
 		"greatest":    func(a, b string) string { return "max(" + a + ", " + b + ")" },
+		"contains":    func(s, sub string) string { return "instr(" + s + ", " + sub + ") > 0" },
+		// A unary + keeps the planner from using an index on the column.
+		"noIndex": func(col string) string { return "+" + col },
 	},
 	Explain: "EXPLAIN QUERY PLAN ",
 }

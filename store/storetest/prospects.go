@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +214,120 @@ func testTimesRoundTrip(t *testing.T, s store.Store) {
 	claimed := must(s.EnrollmentClaimDue(ctx, store.ClaimParams{Owner: "a", Now: fc.Add(48 * time.Hour), LeaseUntil: fc.Add(49 * time.Hour), Limit: 10}))(t)
 	if len(claimed) != 3 || claimed[0].ID != early.ID || claimed[1].ID != late.ID || claimed[2].ID != e.ID {
 		t.Fatalf("claim order = %v", claimed)
+	}
+}
+
+// testProspectListPlans checks that every filter lists the same whichever
+// plan the store takes for it (driven by an index or walking the
+// prospects in address order), against the list worked out here from
+// every prospect's enrollments.
+func testProspectListPlans(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	planner, ok := s.(interface{ SetListDriveMax(n int) })
+	if !ok {
+		t.Fatalf("%T cannot choose the prospect list's plan", s)
+	}
+	companies := []string{"Alpha Srl", "100% Delta_Co", "Caffè Roma", "beta GmbH", "", "Zeta"}
+	states := []store.State{store.StateActive, store.StatePaused, store.StateReplied, store.StateCompleted}
+	type want struct {
+		p   store.Prospect
+		ens []store.Enrollment
+	}
+	var all []want
+	for i := range 40 {
+		p := store.Prospect{Email: fmt.Sprintf("Lead%02d@%s.example", (i*7)%40, []string{"alpha", "beta", "gamma"}[i%3]),
+			Company: companies[i%len(companies)], CreatedAt: t0}
+		must(s.ProspectUpsert(ctx, &p))(t)
+		w := want{p: p}
+		for j, seq := range []string{"fair", "webinar"} {
+			if (i+j)%3 == 0 {
+				continue // not in this sequence
+			}
+			e := store.Enrollment{ProspectID: p.ID, Sequence: seq, Sender: "rep1", FirstContact: t0, CreatedAt: t0}
+			must(s.EnrollmentCreate(ctx, &e))(t)
+			if to := states[(i+2*j)%len(states)]; to != store.StateActive {
+				e = must(s.EnrollmentTransition(ctx, store.Transition{EnrollmentID: e.ID,
+					From: []store.State{store.StateActive}, To: to, At: t0.Add(time.Duration(i+j) * time.Minute)}))(t)
+			}
+			w.ens = append(w.ens, e)
+		}
+		all = append(all, w)
+	}
+	// A forgotten prospect is never listed, whatever it matched.
+	gone := store.Prospect{Email: "gone@alpha.example", Company: "Alpha Srl", CreatedAt: t0}
+	must(s.ProspectUpsert(ctx, &gone))(t)
+	must(s.EnrollmentCreate(ctx, &store.Enrollment{ProspectID: gone.ID, Sequence: "fair", Sender: "rep1", FirstContact: t0, CreatedAt: t0}))(t)
+	if err := s.ProspectForget(ctx, gone.Email, t0); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(all, func(a, b want) int { return strings.Compare(strings.ToLower(a.p.Email), strings.ToLower(b.p.Email)) })
+
+	// expected is the filter's list: the prospects, and the enrollment
+	// each is shown with (0: none).
+	expected := func(f store.ProspectFilter) (emails []string, shown []int64) {
+		term := strings.ToLower(f.Search)
+		for _, w := range all {
+			if term != "" && !strings.Contains(strings.ToLower(w.p.Email), term) && !strings.Contains(strings.ToLower(w.p.Company), term) {
+				continue
+			}
+			var best *store.Enrollment
+			for _, e := range w.ens {
+				if f.Sequence != "" && e.Sequence != f.Sequence || f.State != "" && e.State != f.State {
+					continue
+				}
+				// Running before ended, then the latest changed.
+				if best == nil || e.State.Terminal() != best.State.Terminal() && !e.State.Terminal() ||
+					e.State.Terminal() == best.State.Terminal() && (e.UpdatedAt.After(best.UpdatedAt) ||
+						e.UpdatedAt.Equal(best.UpdatedAt) && e.ID > best.ID) {
+					best = &e
+				}
+			}
+			if best == nil && (f.Sequence != "" || f.State != "") {
+				continue
+			}
+			emails = append(emails, w.p.Email)
+			if best != nil {
+				shown = append(shown, best.ID)
+			} else {
+				shown = append(shown, 0)
+			}
+		}
+		return emails, shown
+	}
+
+	var filters []store.ProspectFilter
+	for _, seq := range []string{"", "fair", "webinar", "none"} {
+		for _, st := range []store.State{"", store.StateActive, store.StatePaused, store.StateCompleted} {
+			// Terms: none, too short for a trigram index, LIKE's wildcards,
+			// a non-ASCII one, upper case, an address part, no match.
+			for _, q := range []string{"", "a", "_", "0% d", "caffè", "BETA", "lead1", "zzzz"} {
+				filters = append(filters, store.ProspectFilter{Sequence: seq, State: st, Search: q})
+			}
+		}
+	}
+	for _, drive := range []int{0, 1 << 20} {
+		planner.SetListDriveMax(drive)
+		for _, f := range filters {
+			wantEmails, wantShown := expected(f)
+			rows, total := must2(s.ProspectList(ctx, f))(t)
+			var gotShown []int64
+			for _, r := range rows {
+				if r.Enrollment != nil {
+					gotShown = append(gotShown, r.Enrollment.ID)
+				} else {
+					gotShown = append(gotShown, 0)
+				}
+			}
+			if got := emails(rows); total != len(wantEmails) || !slices.Equal(got, wantEmails) || !slices.Equal(gotShown, wantShown) {
+				t.Fatalf("driveMax %d, %+v:\n got %d %v %v\nwant %d %v %v", drive, f, total, got, gotShown, len(wantEmails), wantEmails, wantShown)
+			}
+			// A page, and a count capped below the total.
+			f.Limit, f.Offset, f.CountUpTo = 3, 2, 4
+			rows, total = must2(s.ProspectList(ctx, f))(t)
+			wantPage := wantEmails[min(2, len(wantEmails)):min(5, len(wantEmails))]
+			if got := emails(rows); total != min(4, len(wantEmails)) || !slices.Equal(got, wantPage) {
+				t.Fatalf("driveMax %d, %+v: got %d %v, want %d %v", drive, f, total, got, min(4, len(wantEmails)), wantPage)
+			}
+		}
 	}
 }

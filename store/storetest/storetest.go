@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore Factory) {
 	}{
 		{"ProspectUpsert", testProspectUpsert},
 		{"ProspectList", testProspectList},
+		{"ProspectListPlans", testProspectListPlans},
 		{"EnrollmentCreate", testEnrollmentCreate},
 		{"TimesRoundTrip", testTimesRoundTrip},
 		{"Suppression", testSuppression},

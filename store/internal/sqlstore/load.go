@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"text/template"
+
+	"github.com/drip-email/drip/store"
 )
 
 //go:embed queries.sql
@@ -52,15 +54,17 @@ func parseBlocks(file, text string) (map[string]string, error) {
 // the dialect's macros. A name defined in both files, or missing from both,
 // is an error (unless the field is tagged optional:"true": a query only
 // some dialects have): each query lives in exactly one place. Blocks named
-// part:x are not queries but pieces that queries include.
-func loadQueries(dst any, d Dialect) error {
+// part:x are not queries but pieces that queries include; blocks named
+// list:x are expanded once for every shape of the prospect list (see
+// listQueries), and returned in the template set for that.
+func loadQueries(dst any, d Dialect) (*template.Template, error) {
 	shared, err := parseBlocks("sqlstore/queries.sql", sharedQueries)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	own, err := parseBlocks(d.Name+"/queries.sql", d.Queries)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	all := map[string]string{}
 	for name, q := range shared {
@@ -68,17 +72,17 @@ func loadQueries(dst any, d Dialect) error {
 	}
 	for name, q := range own {
 		if _, dup := all[name]; dup {
-			return fmt.Errorf("query %q is both shared and in %s/queries.sql", name, d.Name)
+			return nil, fmt.Errorf("query %q is both shared and in %s/queries.sql", name, d.Name)
 		}
 		all[name] = q
 	}
 
 	// One template set, so that a query can include a shared part with
 	// {{template "part:x"}}.
-	set := template.New("").Funcs(d.Macros).Option("missingkey=error")
+	set := template.New("").Funcs(sharedMacros).Funcs(d.Macros).Option("missingkey=error")
 	for name, raw := range all {
 		if _, err := set.New(name).Parse(raw); err != nil {
-			return fmt.Errorf("query %q: %w", name, err)
+			return nil, fmt.Errorf("query %q: %w", name, err)
 		}
 	}
 	v := reflect.ValueOf(dst).Elem()
@@ -90,19 +94,31 @@ func loadQueries(dst any, d Dialect) error {
 			if t.Field(i).Tag.Get("optional") == "true" {
 				continue
 			}
-			return fmt.Errorf("query %q is not defined for %s", name, d.Name)
+			return nil, fmt.Errorf("query %q is not defined for %s", name, d.Name)
 		}
 		var out strings.Builder
 		if err := set.ExecuteTemplate(&out, name, nil); err != nil {
-			return fmt.Errorf("query %q: %w", name, err)
+			return nil, fmt.Errorf("query %q: %w", name, err)
 		}
 		v.Field(i).SetString(out.String())
 		used[name] = true
 	}
 	for name := range all {
-		if !used[name] && !strings.HasPrefix(name, "part:") {
-			return fmt.Errorf("query %q is defined but never used", name)
+		if !used[name] && !strings.HasPrefix(name, "part:") && !strings.HasPrefix(name, "list:") {
+			return nil, fmt.Errorf("query %q is defined but never used", name)
 		}
 	}
-	return nil
+	return set, nil
+}
+
+// sharedMacros are the template functions every dialect has.
+var sharedMacros = template.FuncMap{
+	// states is every enrollment state as a list of SQL literals.
+	"states": func() string {
+		quoted := make([]string, len(store.States))
+		for i, s := range store.States {
+			quoted[i] = "'" + string(s) + "'"
+		}
+		return strings.Join(quoted, ", ")
+	},
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -148,64 +147,6 @@ func (s *Store) ProspectsByIDs(ctx context.Context, ids []int64) (map[int64]stor
 		out[p.ID] = p
 	}
 	return out, nil
-}
-
-// ProspectList lists prospects by address, each with its most relevant
-// enrollment: the one still running if any, else the latest. With a
-// Sequence or State filter only prospects with such an enrollment are
-// listed, and that is the one shown. Limit 0 means no limit.
-func (s *Store) ProspectList(ctx context.Context, f store.ProspectFilter) ([]store.ProspectListRow, int, error) {
-	pattern := ""
-	if f.Search != "" {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-		pattern = "%" + esc.Replace(strings.ToLower(f.Search)) + "%"
-	}
-	limit := int64(f.Limit)
-	if limit <= 0 {
-		limit = math.MaxInt64
-	}
-	var total int
-	if err := s.read.GetContext(ctx, &total, s.q.ProspectCount, f.Sequence, string(f.State), pattern); err != nil {
-		return nil, 0, fmt.Errorf("counting prospects: %w", err)
-	}
-	var rows []struct {
-		prospectRow
-		EnrollmentID *int64 `db:"enrollment_id"`
-	}
-	if err := s.read.SelectContext(ctx, &rows, s.q.ProspectList, f.Sequence, string(f.State), pattern, limit, max(f.Offset, 0)); err != nil {
-		return nil, 0, fmt.Errorf("listing prospects: %w", err)
-	}
-	var eids []int64
-	for _, r := range rows {
-		if r.EnrollmentID != nil {
-			eids = append(eids, *r.EnrollmentID)
-		}
-	}
-	byID := map[int64]store.Enrollment{}
-	if len(eids) > 0 {
-		var ers []enrollmentRow
-		if err := s.read.SelectContext(ctx, &ers, s.q.EnrollmentsByIDs, jsonList(eids)); err != nil {
-			return nil, 0, fmt.Errorf("listing prospects' enrollments: %w", err)
-		}
-		for _, r := range ers {
-			byID[r.ID] = r.enrollment()
-		}
-	}
-	out := make([]store.ProspectListRow, 0, len(rows))
-	for _, r := range rows {
-		p, err := r.prospect()
-		if err != nil {
-			return nil, 0, err
-		}
-		lr := store.ProspectListRow{Prospect: p}
-		if r.EnrollmentID != nil {
-			if e, ok := byID[*r.EnrollmentID]; ok {
-				lr.Enrollment = &e
-			}
-		}
-		out = append(out, lr)
-	}
-	return out, total, nil
 }
 
 // ProspectForget erases the prospect's personal data everywhere: the

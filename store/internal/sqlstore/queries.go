@@ -12,8 +12,6 @@ type queries struct {
 	ProspectsByIDs             string `query:"prospects-by-ids"`
 	ProspectInsert             string `query:"prospect-insert"`
 	ProspectUpdate             string `query:"prospect-update"`
-	ProspectList               string `query:"prospect-list"`
-	ProspectCount              string `query:"prospect-count"`
 	ProspectForget             string `query:"prospect-forget"`
 	ForgetEnrollments          string `query:"forget-enrollments"`
 	ForgetEvents               string `query:"forget-events"`
@@ -25,6 +23,7 @@ type queries struct {
 	EnrollmentByPair           string `query:"enrollment-by-pair"`
 	EnrollmentsByProspect      string `query:"enrollments-by-prospect"`
 	EnrollmentsByIDs           string `query:"enrollments-by-ids"`
+	EnrollmentsOfProspects     string `query:"enrollments-of-prospects"`
 	EnrollmentsOpenOfProspect  string `query:"enrollments-open-of-prospect"`
 	EnrollmentInsert           string `query:"enrollment-insert"`
 	EnrollmentUpdate           string `query:"enrollment-update"`

@@ -51,32 +51,49 @@ UPDATE prospects SET email = $2, first_name = $3, last_name = $4, company = $5, 
 WHERE id = $1
 RETURNING *
 
--- name: prospect-list
--- $1 sequence, $2 state ('' = any), $3 LIKE pattern ('' = any), $4 limit, $5 offset.
--- The enrollment shown is the one still running if any, else the latest.
-SELECT p.*, (
-    SELECT e.id FROM enrollments e
-    WHERE e.prospect_id = p.id AND ($1 = '' OR e.sequence = $1) AND ($2 = '' OR e.state = $2)
-    ORDER BY CASE WHEN e.state IN ('active', 'paused', 'replied') THEN 0 ELSE 1 END,
-        e.updated_at DESC, e.id DESC
-    LIMIT 1
-) AS enrollment_id
-FROM prospects p
-WHERE p.forgotten_at IS NULL
-    AND ($3 = '' OR p.email_norm LIKE $3 ESCAPE '\' OR lower(p.company) LIKE $3 ESCAPE '\')
-    AND (($1 = '' AND $2 = '') OR EXISTS (
-        SELECT 1 FROM enrollments e
-        WHERE e.prospect_id = p.id AND ($1 = '' OR e.sequence = $1) AND ($2 = '' OR e.state = $2)))
-ORDER BY p.email_norm
-LIMIT $4 OFFSET $5
+-- The prospect list (see prospect_list.go). Blocks named list:x are
+-- expanded for every shape of a list: which filters it has (.Seq, .State,
+-- .Search) and whether the enrollments of the filter drive it (.Driver
+-- "enrolled", through enrollments_state) or the list walks the live
+-- prospects in address order (.Driver "", through prospects_live) and
+-- checks every filter row by row. {{.P "name"}} is the parameter's $N:
+-- seq, state, term, n, numbered in that order among those the shape has.
+-- CROSS JOIN keeps SQLite's planner from reordering a drive into a walk
+-- (it has no statistics to tell them apart); PostgreSQL plans it as a
+-- plain join.
 
--- name: prospect-count
-SELECT count(*) FROM prospects p
-WHERE p.forgotten_at IS NULL
-    AND ($3 = '' OR p.email_norm LIKE $3 ESCAPE '\' OR lower(p.company) LIKE $3 ESCAPE '\')
-    AND (($1 = '' AND $2 = '') OR EXISTS (
-        SELECT 1 FROM enrollments e
-        WHERE e.prospect_id = p.id AND ($1 = '' OR e.sequence = $1) AND ($2 = '' OR e.state = $2)))
+-- name: list:estimate
+-- How many enrollments the filter finds, up to n.
+SELECT count(*) FROM (SELECT 1 FROM enrollments e WHERE {{template "part:list-enrolled" .}} LIMIT {{.P "n"}}) AS m
+
+-- name: list:ids
+-- The first n matches, in address order.
+SELECT p.id
+{{if eq .Driver "enrolled" -}}
+-- (A prospect has one enrollment per sequence: only a filter without a
+-- sequence can meet a prospect twice.)
+FROM (SELECT {{if not .Seq}}DISTINCT {{end}}e.prospect_id AS id FROM enrollments e WHERE {{template "part:list-enrolled" .}}) AS d
+CROSS JOIN prospects p
+WHERE p.id = d.id AND p.forgotten_at IS NULL
+{{- else -}}
+FROM prospects p WHERE p.forgotten_at IS NULL
+{{- end}}
+{{- if .Search}}
+    AND ({{contains "p.email_norm" (.P "term")}} OR {{contains "lower(p.company)" (.P "term")}})
+{{- end}}
+{{- if and (or .Seq .State) (ne .Driver "enrolled")}}
+    AND EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id
+        {{- if .Seq}} AND e.sequence = {{.P "seq"}}{{end}}
+        {{- if .State}} AND {{noIndex "e.state"}} = {{.P "state"}}{{end}})
+{{- end}}
+ORDER BY p.email_norm LIMIT {{.P "n"}}
+
+-- name: part:list-enrolled
+-- The enrollments of the filter, through enrollments_state: every state
+-- is named when the filter has none, so that the index's first column
+-- still narrows the scan (SQLite and PostgreSQL 15 do not skip-scan).
+{{if .State}}e.state = {{.P "state"}}{{else}}e.state IN ({{states}}){{end}}
+{{- if .Seq}} AND e.sequence = {{.P "seq"}}{{end}}
 
 -- name: prospect-forget
 -- The row stays (sends and events point at it, and the statistics count
@@ -129,6 +146,9 @@ SELECT * FROM enrollments WHERE prospect_id = $1 ORDER BY id
 
 -- name: enrollments-by-ids
 SELECT * FROM enrollments WHERE {{anyID "id" "$1"}}
+
+-- name: enrollments-of-prospects
+SELECT * FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 
 -- name: enrollments-open-of-prospect
 SELECT * FROM enrollments

@@ -44,6 +44,10 @@ type Store struct {
 	write *pool // everything in a transaction or that writes
 	d     Dialect
 	q     queries
+	list  map[listShape]listSQL // the prospect list's queries, by shape
+	// driveMax is the prospect list's driveMax (tests lower it to take
+	// every shape through both plans).
+	driveMax int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -51,12 +55,16 @@ var _ store.Store = (*Store)(nil)
 // New builds a store over two pools: SQLite wants many readers and a single
 // writer, PostgreSQL passes the same pool twice.
 func New(read, write *sqlx.DB, d Dialect) (*Store, error) {
-	s := &Store{write: newPool(write), d: d}
+	s := &Store{driveMax: driveMax, write: newPool(write), d: d}
 	s.read = s.write
 	if read != write {
 		s.read = newPool(read)
 	}
-	if err := loadQueries(&s.q, d); err != nil {
+	set, err := loadQueries(&s.q, d)
+	if err != nil {
+		return nil, fmt.Errorf("%s store: %w", d.Name, err)
+	}
+	if s.list, err = expandListQueries(set); err != nil {
 		return nil, fmt.Errorf("%s store: %w", d.Name, err)
 	}
 	return s, nil
