@@ -46,6 +46,7 @@ var dialect = sqlstore.Dialect{
 		},
 		"jsonMerge": func(a, b string) string { return "(" + a + "::jsonb || " + b + "::jsonb)::text" },
 		"greatest":  func(a, b string) string { return "GREATEST(" + a + ", " + b + ")" },
+		"dueIndex":  func() string { return "" },
 		"contains":  func(s, sub string) string { return "strpos(" + s + ", " + sub + ") > 0" },
 		"noIndex":   func(col string) string { return col },
 	},

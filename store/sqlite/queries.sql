@@ -4,7 +4,7 @@
 -- One writer at a time: the subquery and the update see the same rows.
 UPDATE enrollments SET lease_owner = $2, lease_until = $3
 WHERE id IN (
-    SELECT id FROM enrollments
+    SELECT id FROM enrollments {{dueIndex}}
     WHERE {{template "part:due"}}
         AND ($5 = '[]' OR sequence IN {{texts "$5"}})
     ORDER BY next_send_at

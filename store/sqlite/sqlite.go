@@ -40,7 +40,11 @@ var dialect = sqlstore.Dialect{
 		"forUpdateOf": func(string) string { return "" },
 		"jsonMerge":   func(a, b string) string { return "json_patch(" + a + ", " + b + ")" },
 		"greatest":    func(a, b string) string { return "max(" + a + ", " + b + ")" },
-		"contains":    func(s, sub string) string { return "instr(" + s + ", " + sub + ") > 0" },
+		// The claim's index, named: with enrollments_state beside it the
+		// planner took that for state = 'active' and read every active
+		// enrollment (delivery fell from 1,700 to 1,000 msg/s).
+		"dueIndex": func() string { return "INDEXED BY enrollments_due" },
+		"contains": func(s, sub string) string { return "instr(" + s + ", " + sub + ") > 0" },
 		// A unary + keeps the planner from using an index on the column.
 		"noIndex": func(col string) string { return "+" + col },
 	},

@@ -113,6 +113,9 @@ type enrollmentSaveRow struct {
 	LeaseOwner    string `json:"lease_owner"`
 	LeaseUntil    *int64 `json:"lease_until"`
 	UpdatedAt     *int64 `json:"updated_at"`
+	// sameState: the write leaves the state as it was (see
+	// enrollment-advance).
+	sameState bool
 }
 
 func saveRowOf(e store.Enrollment, at time.Time) enrollmentSaveRow {

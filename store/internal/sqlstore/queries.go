@@ -27,6 +27,7 @@ type queries struct {
 	EnrollmentsOpenOfProspect  string `query:"enrollments-open-of-prospect"`
 	EnrollmentInsert           string `query:"enrollment-insert"`
 	EnrollmentUpdate           string `query:"enrollment-update"`
+	EnrollmentAdvance          string `query:"enrollment-advance"`
 	EnrollmentsRelease         string `query:"enrollments-release"`
 	EnrollmentsCompletePastEnd string `query:"enrollments-complete-past-end"`
 	EnrollmentCounts           string `query:"enrollment-counts"`

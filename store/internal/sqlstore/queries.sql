@@ -172,6 +172,17 @@ UPDATE enrollments SET state = $2, anchor = $3, paused_at = $4, last_step = $5,
 WHERE id = $1
 RETURNING *
 
+-- name: enrollment-advance
+-- enrollment-update of a write that leaves the state as it is (most
+-- settles of a send). SQLite rewrites the entry of every index holding a
+-- column that the SET names, changed or not: naming state cost every
+-- settle a rewrite in enrollments_state (delivery went from 1,700 to 900
+-- msg/s).
+UPDATE enrollments SET anchor = $2, paused_at = $3, last_step = $4,
+    last_sent_at = $5, next_send_at = $6, thread_subject = $7, thread_refs = $8, reason = $9,
+    lease_owner = $10, lease_until = $11, version = version + 1, updated_at = $12
+WHERE id = $1
+
 -- name: enrollments-release
 UPDATE enrollments SET lease_owner = '', lease_until = NULL
 WHERE lease_owner = $1 AND {{anyID "id" "$2"}}
@@ -195,7 +206,7 @@ ANALYZE enrollments
 state = 'active' AND next_send_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
 
 -- name: due-backlog
-SELECT count(*) FROM enrollments WHERE {{template "part:due"}}
+SELECT count(*) FROM enrollments {{dueIndex}} WHERE {{template "part:due"}}
 
 -- -------------------------------------------------------------------- sends
 

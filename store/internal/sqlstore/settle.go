@@ -150,7 +150,10 @@ func (s *Store) settleBatch(ctx context.Context, tx *txn, ids []int64, settles [
 			errs[i] = fmt.Errorf("enrollment %d is not leased by %q: %w", e.ID, st.Owner, store.ErrLeaseLost)
 			continue
 		}
-		saves = append(saves, saveRowOf(settled(e, st), settleTime(st)))
+		after := settled(e, st)
+		row := saveRowOf(after, settleTime(st))
+		row.sameState = after.State == e.State
+		saves = append(saves, row)
 	}
 	if !s.d.RowsAsJSON {
 		return s.settleRows(ctx, tx, sends, events, saves)
@@ -192,10 +195,17 @@ func (s *Store) settleRows(ctx context.Context, tx *txn, sends []sendSettleRow, 
 		}
 	}
 	for _, r := range saves {
-		if _, err := tx.ExecContext(ctx, s.q.EnrollmentUpdate, r.ID, r.State, fromMicros(r.Anchor),
+		args := []any{r.ID, r.State, fromMicros(r.Anchor),
 			fromMicros(r.PausedAt), r.LastStep, fromMicros(r.LastSentAt), fromMicros(r.NextSendAt),
 			r.ThreadSubject, r.ThreadRefs, r.Reason, r.LeaseOwner, fromMicros(r.LeaseUntil),
-			fromMicros(r.UpdatedAt)); err != nil {
+			fromMicros(r.UpdatedAt)}
+		query := s.q.EnrollmentUpdate
+		if r.sameState {
+			// Most settles: the state stays, and an UPDATE that does not
+			// name it leaves enrollments_state alone.
+			query, args = s.q.EnrollmentAdvance, append(args[:1:1], args[2:]...)
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("updating enrollment %d: %w", r.ID, err)
 		}
 	}
