@@ -81,21 +81,9 @@ RETURNING enrollment_id
 LOCK TABLE prospects IN SHARE ROW EXCLUSIVE MODE
 
 -- name: import-update-prospects
--- $1: JSON list of {id, email, first_name, ...}. Non-empty incoming values
--- overwrite; custom fields merge key by key.
-UPDATE prospects SET
-    email = t.email,
-    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
-    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
-    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
-    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
-    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
-    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
-    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
-    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
-    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
-    fields = {{jsonMerge "prospects.fields" "t.fields"}},
-    updated_at = $2
+-- $1: JSON list of {id, email, first_name, ...}, as t (see
+-- part:import-merge).
+UPDATE prospects SET {{template "part:import-merge"}}
 FROM json_to_recordset($1::json) AS t(id bigint, email text, first_name text, last_name text,
     company text, title text, phone text, met_at text, timezone text, language text, notes text, fields text)
 WHERE prospects.id = t.id

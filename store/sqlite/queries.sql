@@ -23,21 +23,9 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
 SELECT (SELECT COALESCE(max(id), 0) FROM prospects) + i FROM n
 
 -- name: import-update-prospects
--- $1: JSON list of {id, email, first_name, ...}. Non-empty incoming values
--- overwrite; custom fields merge key by key.
-UPDATE prospects SET
-    email = t.email,
-    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
-    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
-    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
-    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
-    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
-    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
-    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
-    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
-    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
-    fields = {{jsonMerge "prospects.fields" "t.fields"}},
-    updated_at = $2
+-- $1: JSON list of {id, email, first_name, ...}, as t (see
+-- part:import-merge).
+UPDATE prospects SET {{template "part:import-merge"}}
 FROM (SELECT value ->> 'id' AS id, value ->> 'email' AS email, value ->> 'first_name' AS first_name,
         value ->> 'last_name' AS last_name, value ->> 'company' AS company, value ->> 'title' AS title,
         value ->> 'phone' AS phone, value ->> 'met_at' AS met_at, value ->> 'timezone' AS timezone,

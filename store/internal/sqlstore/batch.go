@@ -68,9 +68,10 @@ type eventBatchRow struct {
 	At           *int64 `json:"at"`
 }
 
-// eventFor fills what ev leaves empty from its enrollment e, as eventInsert
-// does, and returns it as a batch row; ok is false when it has no prospect.
-func eventFor(ev store.Event, e store.Enrollment) (eventBatchRow, bool) {
+// completeEvent fills what ev leaves empty: from its enrollment e (when e
+// is one, not the zero value), and the time; ok is false when it has no
+// prospect.
+func completeEvent(ev store.Event, e store.Enrollment) (store.Event, bool) {
 	if e.ID != 0 {
 		if ev.EnrollmentID == 0 {
 			ev.EnrollmentID = e.ID
@@ -82,11 +83,17 @@ func eventFor(ev store.Event, e store.Enrollment) (eventBatchRow, bool) {
 			ev.Sequence = e.Sequence
 		}
 	}
-	if ev.ProspectID == 0 {
-		return eventBatchRow{}, false
-	}
 	if ev.At.IsZero() {
 		ev.At = time.Now()
+	}
+	return ev, ev.ProspectID != 0
+}
+
+// eventFor is ev completed from e (see completeEvent) as a batch row.
+func eventFor(ev store.Event, e store.Enrollment) (eventBatchRow, bool) {
+	ev, ok := completeEvent(ev, e)
+	if !ok {
+		return eventBatchRow{}, false
 	}
 	at := utc(ev.At)
 	var eid *int64

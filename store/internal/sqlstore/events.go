@@ -103,22 +103,9 @@ func (s *Store) eventAdd(ctx context.Context, tx *txn, ev store.Event) error {
 // eventInsert records ev, filling what it leaves empty from e (when e is
 // an enrollment, not the zero value).
 func (s *Store) eventInsert(ctx context.Context, tx *txn, ev store.Event, e store.Enrollment) error {
-	if e.ID != 0 {
-		if ev.EnrollmentID == 0 {
-			ev.EnrollmentID = e.ID
-		}
-		if ev.ProspectID == 0 {
-			ev.ProspectID = e.ProspectID
-		}
-		if ev.Sequence == "" && ev.EnrollmentID == e.ID {
-			ev.Sequence = e.Sequence
-		}
-	}
-	if ev.ProspectID == 0 {
+	ev, ok := completeEvent(ev, e)
+	if !ok {
 		return fmt.Errorf("recording %s event: no prospect", ev.Kind)
-	}
-	if ev.At.IsZero() {
-		ev.At = time.Now()
 	}
 	if _, err := tx.ExecContext(ctx, s.q.EventInsert, ev.ProspectID, nullID(ev.EnrollmentID),
 		ev.Sequence, ev.Step, string(ev.Kind), ev.MessageID, ev.Detail, utc(ev.At)); err != nil {

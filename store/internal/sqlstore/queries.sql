@@ -200,6 +200,22 @@ SELECT sequence, state, count(*) AS n FROM enrollments GROUP BY sequence, state
 -- name: analyze-enrollments
 ANALYZE enrollments
 
+-- name: part:import-merge
+-- A known prospect's row t of an import over its stored one: non-empty
+-- incoming values overwrite; custom fields merge key by key; $2 the time.
+email = t.email,
+    first_name = CASE WHEN t.first_name <> '' THEN t.first_name ELSE prospects.first_name END,
+    last_name = CASE WHEN t.last_name <> '' THEN t.last_name ELSE prospects.last_name END,
+    company = CASE WHEN t.company <> '' THEN t.company ELSE prospects.company END,
+    title = CASE WHEN t.title <> '' THEN t.title ELSE prospects.title END,
+    phone = CASE WHEN t.phone <> '' THEN t.phone ELSE prospects.phone END,
+    met_at = CASE WHEN t.met_at <> '' THEN t.met_at ELSE prospects.met_at END,
+    timezone = CASE WHEN t.timezone <> '' THEN t.timezone ELSE prospects.timezone END,
+    language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
+    notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
+    fields = {{jsonMerge "prospects.fields" "t.fields"}},
+    updated_at = $2
+
 -- name: part:due
 -- Due at $1 and not leased: what the claim takes and the backlog counts.
 -- state = 'active' spelled out lets the partial index enrollments_due serve.
