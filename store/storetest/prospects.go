@@ -117,6 +117,22 @@ func testProspectList(t *testing.T, s store.Store) {
 	if total != 1 {
 		t.Fatalf("search for a literal _ matched %d prospects, want 1", total)
 	}
+	// The importer lets a cell hold 1,000 characters: 4,000 bytes of
+	// them fit every index (a PostgreSQL b-tree entry holds 2,704).
+	var company strings.Builder
+	for i, x := 0, uint32(1); i < 999; i++ { // CJK Extension B, 4 bytes each, in no order that compresses
+		x = x*1103515245 + 12345
+		company.WriteRune(rune(0x20000 + x>>8%0xA6D0))
+	}
+	company.WriteString("Z")
+	long := store.Prospect{Email: "long@example.com", Company: company.String(), CreatedAt: t0}
+	must(s.ProspectUpsert(ctx, &long))(t)
+	must(s.EnrollmentCreate(ctx, &store.Enrollment{ProspectID: long.ID, Sequence: "fair", Sender: "rep1",
+		FirstContact: t0, CreatedAt: t0}))(t)
+	rows, total = must2(s.ProspectList(ctx, store.ProspectFilter{Search: string([]rune(long.Company)[997:999]) + "z"}))(t)
+	if total != 1 || rows[0].Prospect.Company != long.Company {
+		t.Fatalf("search in a long company: total %d, rows %v", total, emails(rows))
+	}
 }
 
 func must2[A, B any](a A, b B, err error) func(t *testing.T) (A, B) {
