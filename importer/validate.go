@@ -31,12 +31,20 @@ func checkCell(key, v string) string {
 
 func validUTF8(s string) bool { return utf8.ValidString(s) }
 
+// maxEmailBytes is the longest address SMTP carries (RFC 5321's 256-octet
+// path, less its angle brackets). A longer one could not be sent anyway,
+// and an index entry of PostgreSQL holds at most 2,704 bytes.
+const maxEmailBytes = 254
+
 // checkEmail accepts a bare addr-spec (name@example.com) and nothing else:
 // no display name, no angle brackets, no comment, no space, and a domain
 // with a dot (a dot-less domain in a prospect list is a typo).
 func checkEmail(v string) string {
 	if v == "" {
 		return "missing email"
+	}
+	if len(v) > maxEmailBytes {
+		return fmt.Sprintf("invalid address: longer than %d bytes", maxEmailBytes)
 	}
 	if strings.IndexByte(v, ' ') >= 0 || strings.IndexByte(v, '\t') >= 0 {
 		return "invalid address " + quote(v) + ": contains a space"

@@ -233,6 +233,7 @@ func TestControlEnrollRefusesBadInput(t *testing.T) {
 		{"unknown sender", sequencer.EnrollRequest{Sequence: "fair", Sender: "bob", Prospect: ok}, `no sender "bob" (have: maria, piotr)`},
 		{"no email", sequencer.EnrollRequest{Sequence: "fair"}, "missing email"},
 		{"bad email", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@localhost"}}, "the domain has no dot"},
+		{"long email", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: strings.Repeat("ż", 125) + "@example.com"}}, "invalid address: longer than 254 bytes"},
 		{"display name", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "X <x@example.com>"}}, "invalid address"},
 		{"CR/LF in email", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com\r\nBcc: y@example.com"}}, "line break inside field email"},
 		{"CR/LF in name", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", LastName: "X\nBcc: y@example.com"}}, "line break inside field last_name"},
