@@ -1,10 +1,7 @@
 package sequencer_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"runtime/metrics"
 	"strconv"
@@ -13,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drip-email/drip/internal/csvgen"
 	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/sequencer"
 )
@@ -51,7 +49,7 @@ func BenchmarkImport(b *testing.B) {
 				stop := sampleHeap(&peakHeap)
 				b.StartTimer()
 				t0 := time.Now()
-				sum, err := c.Import(context.Background(), &listGenerator{rows: rows},
+				sum, err := c.Import(context.Background(), csvgen.Prospects(rows),
 					sequencer.ImportRequest{Sequence: "fair", DryRun: sk.URL == nil})
 				elapsed += time.Since(t0)
 				b.StopTimer()
@@ -68,39 +66,6 @@ func BenchmarkImport(b *testing.B) {
 			b.ReportMetric(float64(vmHWM())/(1<<10), "peak-RSS-MiB")
 		})
 	}
-}
-
-// listGenerator streams a prospect list: distinct addresses, a first
-// contact on one of 30 days, a time zone on a fifth of the rows, and a
-// custom column.
-type listGenerator struct {
-	rows, next int
-	buf        bytes.Buffer
-}
-
-func (g *listGenerator) Read(p []byte) (int, error) {
-	if g.buf.Len() == 0 {
-		if g.next > g.rows {
-			return 0, io.EOF
-		}
-		if g.next == 0 {
-			g.buf.WriteString("email,first_name,last_name,company,first_contact,timezone,segment\n")
-			g.next = 1
-		}
-		for ; g.next <= g.rows && g.buf.Len() < 64<<10; g.next++ {
-			i := g.next
-			tz := ""
-			if i%5 == 0 {
-				tz = "Europe/Warsaw"
-			}
-			fmt.Fprintf(&g.buf, "prospect%07d@example%d.com,Anna%d,Kowalska,Company %d sp. z o.o.,2026-11-%02d,%s,segment-%d\n",
-				i, i%100, i, i/10, 1+i%30, tz, i%7)
-		}
-		if g.next > g.rows {
-			g.next = g.rows + 1
-		}
-	}
-	return g.buf.Read(p)
 }
 
 // sampleHeap records the largest live heap seen until stop is called.

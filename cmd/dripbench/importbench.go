@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
 	"time"
 
 	"github.com/drip-email/drip/importer"
+	"github.com/drip-email/drip/internal/csvgen"
 	"github.com/drip-email/drip/sequencer"
 )
 
@@ -26,7 +25,7 @@ func benchImport(ctx context.Context, sp spec) (map[string]float64, error) {
 
 	// Baseline: the parser, validation included, into a discarding sink.
 	t0 := time.Now()
-	sum, err := importer.Import(ctx, &listGenerator{rows: sp.N}, importer.Options{
+	sum, err := importer.Import(ctx, csvgen.Prospects(sp.N), importer.Options{
 		DefaultTimezone: seq.Location, Now: time.Now(), DefaultSender: "maria", Senders: []string{"maria"},
 		BatchSize: cfg.Engine.ImportBatch,
 	}, discardSink{})
@@ -49,7 +48,7 @@ func benchImport(ctx context.Context, sp spec) (map[string]float64, error) {
 	c := &sequencer.Control{Store: st, Clock: sequencer.SystemClock{}, Config: cfg}
 	prof := startProfile(sp, "store")
 	t0 = time.Now()
-	sum, err = c.Import(ctx, &listGenerator{rows: sp.N}, sequencer.ImportRequest{Sequence: "trade-fair"})
+	sum, err = c.Import(ctx, csvgen.Prospects(sp.N), sequencer.ImportRequest{Sequence: "trade-fair"})
 	stored := time.Since(t0)
 	prof.stop()
 	if err != nil {
@@ -78,40 +77,4 @@ func (discardSink) Apply(_ context.Context, rows []importer.Row) ([]importer.Out
 		out[i] = importer.Outcome{Line: r.Line, Created: true}
 	}
 	return out, nil
-}
-
-// listGenerator streams a prospect list of distinct addresses: a first
-// contact on one of 30 days, a time zone on a fifth of the rows, an
-// Italian name on some, and a custom column.
-type listGenerator struct {
-	rows, next int
-	buf        bytes.Buffer
-}
-
-func (g *listGenerator) Read(p []byte) (int, error) {
-	if g.buf.Len() == 0 {
-		if g.next > g.rows {
-			return 0, io.EOF
-		}
-		if g.next == 0 {
-			g.buf.WriteString("email,first_name,last_name,company,first_contact,timezone,segment\n")
-			g.next = 1
-		}
-		for ; g.next <= g.rows && g.buf.Len() < 64<<10; g.next++ {
-			i := g.next
-			tz, first := "", "Anna"
-			if i%5 == 0 {
-				tz = "Europe/Warsaw"
-			}
-			if i%3 == 0 {
-				first = "Niccolò"
-			}
-			fmt.Fprintf(&g.buf, "prospect%07d@example%d.com,%s%d,Kowalska,Company %d sp. z o.o.,2026-11-%02d,%s,segment-%d\n",
-				i, i%100, first, i, i/10, 1+i%30, tz, i%7)
-		}
-		if g.next > g.rows {
-			g.next = g.rows + 1
-		}
-	}
-	return g.buf.Read(p)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drip-email/drip/internal/memimap"
 	"github.com/drip-email/drip/mailer/imapwatch"
 	"github.com/drip-email/drip/store"
 )
@@ -46,7 +47,7 @@ func startIMAP() (*memIMAP, error) {
 	}
 	m.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return promptIdle{m.mem.NewSession()}, nil, nil
+			return memimap.PromptIdle{Session: m.mem.NewSession()}, nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}},
 		InsecureAuth: true,
@@ -62,29 +63,6 @@ func startIMAP() (*memIMAP, error) {
 }
 
 func (m *memIMAP) Close() { _ = m.srv.Close() }
-
-// promptIdle works around a race in imapmemserver's IDLE (the same as in
-// mailer/imapwatch's tests): mail that arrives between the "+ idling"
-// answer and the tracker's registration is not announced until the next
-// change. Real servers announce what is pending; this one checks its
-// queue every 2 ms while idling, which comes to the same. The baseline
-// client sees the same server.
-type promptIdle struct{ imapserver.Session }
-
-func (s promptIdle) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-t.C:
-		}
-	}
-}
 
 // benchReply measures, sp.N times one after the other, the time from the
 // start of an APPEND of a prospect's reply (over IMAP, from another client)

@@ -21,6 +21,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drip-email/drip/internal/memimap"
 	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/store"
 )
@@ -196,7 +197,7 @@ func newMemIMAP(t testing.TB, hideIdle bool) *memIMAP {
 	m.mem.AddUser(m.user)
 	m.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return promptIdle{m.mem.NewSession()}, nil, nil
+			return memimap.PromptIdle{Session: m.mem.NewSession()}, nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
 		InsecureAuth: true,
@@ -236,28 +237,6 @@ func (m *memIMAP) recreateInbox(raws ...[]byte) {
 	}
 	for _, raw := range raws {
 		m.deliver(raw)
-	}
-}
-
-// promptIdle works around a race in imapmemserver's IDLE: mail that
-// arrives between the "+ idling" answer and the tracker's registration is
-// queued but not announced until the next change. Real servers (Dovecot)
-// announce what is pending; this one is made to check its queue every
-// few milliseconds while idling, which comes to the same.
-type promptIdle struct{ imapserver.Session }
-
-func (s promptIdle) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	t := time.NewTicker(2 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-t.C:
-		}
 	}
 }
 

@@ -91,19 +91,16 @@ func (s listShape) P(param string) (string, error) {
 	return "", fmt.Errorf("parameter %q is not one of this list's", param)
 }
 
-// args are the shape's parameters for f: seq, state, term, then n.
+// args are the shape's parameters for f, in listParams' order.
 func (s listShape) args(f store.ProspectFilter, term string, n int64) []any {
+	values := map[string]any{"seq": f.Sequence, "state": string(f.State), "term": term, "n": n}
 	var out []any
-	if s.Seq {
-		out = append(out, f.Sequence)
+	for _, p := range listParams {
+		if s.has(p) {
+			out = append(out, values[p])
+		}
 	}
-	if s.State {
-		out = append(out, string(f.State))
-	}
-	if s.Search {
-		out = append(out, term)
-	}
-	return append(out, n)
+	return out
 }
 
 // listSQL are the queries of one shape: estimate only for a shape driven
