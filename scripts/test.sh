@@ -41,6 +41,9 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+if ! go mod tidy -diff >/tmp/drip-tidy.diff 2>&1; then
+  echo "go mod tidy would change go.mod/go.sum:"; cat /tmp/drip-tidy.diff; exit 1
+fi
 GOFLAGS= go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./...
 
 echo "== tests (race)"
