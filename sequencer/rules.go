@@ -173,17 +173,59 @@ func Decide(e store.Enrollment, seq *configs.Sequence, loc *time.Location, now t
 		}
 	}
 	at := WindowStart(earliest, seq.Window, loc) // R2
-
 	d := Decision{Action: Wait, Step: step, At: at, Skip: skip}
-	if !at.After(now) {
-		d.Action = Send
+	if at.After(now) {
+		return d
+	}
+	// Due. R2 holds for every send: a step found due outside the window
+	// (late enrollment, downtime, a held sender) waits for the window's
+	// next opening, where R3 is judged again.
+	if opens := WindowStart(now, seq.Window, loc); opens.After(now) {
+		d.At = opens
+		return d
+	}
+	d.Action = Send
+	if opened := windowOpenedToday(now, seq.Window, loc); opened.After(at) {
+		d.At = opened
 	}
 	return d
 }
 
+// windowOpenedToday is when the window stretch holding now opened, as far
+// back as the start of now's local day: the time a step found due late
+// inside the window was planned for (next_send_at said so while it
+// waited), so that a catch-up send is not reported as days late. Without a
+// window it is the zero time.
+func windowOpenedToday(now time.Time, w *configs.Window, loc *time.Location) time.Time {
+	if w == nil {
+		return time.Time{}
+	}
+	y, m, d := now.In(loc).Date()
+	opened := WindowStart(time.Date(y, m, d, 0, 0, 0, 0, loc), w, loc)
+	if opened.After(now) {
+		return time.Time{}
+	}
+	return opened
+}
+
+// PlanFrom is when the next step of e goes out if nothing is sent before
+// t: the instant a held sender's or a deferred enrollment's step is
+// planned for once the wait ends. The zero time when nothing is planned.
+func PlanFrom(e store.Enrollment, seq *configs.Sequence, loc *time.Location, t time.Time) time.Time {
+	switch d := Decide(e, seq, loc, t); d.Action {
+	case Wait:
+		return d.At
+	case Send:
+		return t
+	}
+	return time.Time{}
+}
+
 // Plan is the planned time of an enrollment's next send (the API's
 // next_send_at), or nil when nothing is planned: not active, or complete.
-// For a step that is already due it is the time it was due, <= now.
+// For a step that is already due inside its window it is the time it was
+// planned for, <= now; one found due outside the window is planned at the
+// window's next opening, never in the past.
 func Plan(e store.Enrollment, seq *configs.Sequence, loc *time.Location, now time.Time) *time.Time {
 	d := Decide(e, seq, loc, now)
 	if d.Action != Wait && d.Action != Send {

@@ -353,6 +353,68 @@ func TestDecide(t *testing.T) {
 			e:    active(at(newYork, 2026, 5, 27, 0, 0), 0, nil), now: at(newYork, 2026, 6, 9, 8, 0),
 			want: sequencer.Decision{Action: sequencer.Wait, Step: 1, At: at(newYork, 2026, 6, 9, 9, 30)},
 		},
+		// R2 holds for every send, also for a step found past due outside
+		// the window: the states a step can be found in late.
+		{
+			name: "found past due on Sunday 05:30 (a list from last spring): waits for Tuesday 09:30",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			// Step 1 was due Thu 15 Jan, step 2 is due Sun 25 Jan.
+			e: active(a, 0, nil), now: at(rome, 2026, 1, 18, 5, 30),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 1, At: at(rome, 2026, 1, 20, 9, 30)},
+		},
+		{
+			name: "found past due on Sunday 05:30: sent at Tuesday's opening, planned for it",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			e:    active(a, 0, nil), now: at(rome, 2026, 1, 20, 9, 31),
+			want: sequencer.Decision{Action: sequencer.Send, Step: 1, At: at(rome, 2026, 1, 20, 9, 30)},
+		},
+		{
+			name: "engine down Thursday 10:40 to Saturday: nothing before Tuesday 09:30",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			e:    active(a, 0, nil), now: at(rome, 2026, 1, 17, 11, 0),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 1, At: at(rome, 2026, 1, 20, 9, 30)},
+		},
+		{
+			name: "found due after the window closed the same day: waits for the next window day",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			e:    active(a, 0, nil), now: at(rome, 2026, 1, 15, 10, 40),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 1, At: at(rome, 2026, 1, 20, 9, 30)},
+		},
+		{
+			name: "found due before the window opens on a window day: that day's opening",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			e:    active(a, 0, nil), now: at(rome, 2026, 1, 20, 6, 0),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 1, At: at(rome, 2026, 1, 20, 9, 30)},
+		},
+		{
+			name: "a later step falls due while waiting for the window: R3 judged again at the opening",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			// Step 2 due Sun 25 Jan 00:00; found Sun 08:00, sent Tue 27 Jan.
+			e: active(a, 0, nil), now: at(rome, 2026, 1, 25, 8, 0),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 2, At: at(rome, 2026, 1, 27, 9, 30), Skip: []int{1}},
+		},
+		{
+			name: "found past due on the Sunday Rome springs forward: Tuesday 09:30 CEST",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			// Anchor Thu 5 Mar: step 2 due Wed 25 Mar, step 3 Sat 4 Apr.
+			e:    active(at(rome, 2026, 3, 5, 0, 0), 1, ptr(at(rome, 2026, 3, 17, 9, 30))),
+			now:  at(rome, 2026, 3, 29, 5, 30),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 2, At: at(rome, 2026, 3, 31, 9, 30)},
+		},
+		{
+			name: "found past due on the Sunday New York falls back, in the prospect's zone",
+			seq:  withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tueThu }),
+			loc:  newYork,
+			// Anchor Thu 8 Oct: step 2 due Wed 28 Oct, step 3 Sat 7 Nov.
+			e:    active(at(newYork, 2026, 10, 8, 0, 0), 1, ptr(at(newYork, 2026, 10, 20, 9, 30))),
+			now:  at(newYork, 2026, 11, 1, 5, 30),
+			want: sequencer.Decision{Action: sequencer.Wait, Step: 2, At: at(newYork, 2026, 11, 3, 9, 30)},
+		},
+		{
+			name: "no window: a past-due step goes out when found, planned at its due time",
+			seq:  tradeFair(), e: active(a, 0, nil), now: at(rome, 2026, 1, 18, 5, 30),
+			want: sequencer.Decision{Action: sequencer.Send, Step: 1, At: day(10)},
+		},
 		{
 			name: "step 60 handled: the enrollment completes",
 			seq:  tradeFair(), e: active(a, 60, ptr(day(600))), now: day(601),
@@ -719,16 +781,33 @@ func checkDecision(t *testing.T, name string, e store.Enrollment, seq *configs.S
 	if !slices.Equal(d.Skip, wantSkip) {
 		t.Fatalf("%s: skip %v, want %v", name, d.Skip, wantSkip)
 	}
-	// At is the first instant in the window at or after the earliest time
-	// R1 and R4 allow: the moment before it, if allowed too, is outside.
+	// R1, R4 and R2 together: the earliest time the step may go out.
 	earliest := nominal(d.Step)
 	if e.LastSentAt != nil && e.LastSentAt.Add(seq.Gap()).After(earliest) {
 		earliest = e.LastSentAt.Add(seq.Gap())
 	}
-	if before := d.At.Add(-time.Nanosecond); !before.Before(earliest) && inWindow(before, seq.Window, loc) {
+	if d.Action == sequencer.Send {
+		// Sent now: now is inside the window, and the plan was not
+		// before the step could go out.
+		if !inWindow(now, seq.Window, loc) {
+			t.Fatalf("%s: sent at %v, outside the window", name, now.In(loc))
+		}
+		if d.At.Before(earliest) {
+			t.Fatalf("%s: planned at %v, before the earliest time %v", name, d.At, earliest)
+		}
+		return
+	}
+	// Waiting: At is the first window instant at or after both the
+	// earliest time and now (a step found due outside the window waits
+	// for the next opening, never for a time in the past).
+	from := earliest
+	if now.After(from) {
+		from = now
+	}
+	if before := d.At.Add(-time.Nanosecond); !before.Before(from) && inWindow(before, seq.Window, loc) {
 		t.Fatalf("%s: at %v, but %v was already in the window", name, d.At, before)
 	}
-	for probe := earliest; probe.Before(d.At); probe = probe.Add(17 * time.Minute) {
+	for probe := from; probe.Before(d.At); probe = probe.Add(17 * time.Minute) {
 		if inWindow(probe, seq.Window, loc) {
 			t.Fatalf("%s: at %v, but %v was already in the window", name, d.At.In(loc), probe.In(loc))
 		}
