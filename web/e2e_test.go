@@ -189,8 +189,15 @@ func TestBrowserEnrolFindPauseSignOut(t *testing.T) {
 	shot("prospects")
 	step("search",
 		chromedp.SendKeys(chromedp.ID("q"), "Niccolò"),
-		chromedp.Click(chromedp.CSS("form.filters button")),
-		chromedp.WaitVisible(chromedp.CSS(`a[href="/ui/prospects/zoe.muller@caffe-niccolo.it"]`)))
+		chromedp.Click(chromedp.CSS("form.filters button")))
+	// The unfiltered list shows the link too: wait for the search's page
+	// before reading its first row.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(location(), "q="); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the search did not load: at %s", location())
+		}
+	}
+	step("search results", chromedp.WaitVisible(chromedp.CSS(`a[href="/ui/prospects/zoe.muller@caffe-niccolo.it"]`)))
 	row := text("table.prospects tbody tr:first-child")
 	for _, want := range []string{"Zoë Müller-Łukasiewicz", "Caffè Niccolò", "active", "0 / 60", "Tue 8 Dec 2026, 09:30 CET"} {
 		if !strings.Contains(row, want) {
