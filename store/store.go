@@ -180,6 +180,31 @@ type ClaimParams struct {
 	LeaseUntil time.Time
 	Limit      int
 	Sequences  []string // only these sequences (the ones this instance has configured); empty = all
+	// Held false (the engine's claim) passes over the enrollments of
+	// senders held at Now (see SenderHold), so that a held sender costs the
+	// others nothing; Held true claims only those, to plan them at the end
+	// of the hold.
+	Held bool
+}
+
+// Why a sender is held (R9), as drip_sender_held{reason} shows it.
+const (
+	HoldDailyLimit  = "daily_limit" // its daily cap is used up: until its next day
+	HoldAuth        = "auth"        // its server refused the login or the sender address
+	HoldUnreachable = "unreachable" // its server cannot be reached (refused, DNS, TLS, timeout)
+	HoldThrottled   = "throttled"   // its provider says it sends too much
+	HoldBreaker     = "breaker"     // its circuit breaker tripped; until drip sender resume
+	HoldReauth      = "reauth"      // its OAuth2 grant was revoked; until drip mailbox connect
+)
+
+// SenderHold is a sender that sends nothing until Until (R9). Every
+// instance skips its enrollments in claims while it lasts.
+type SenderHold struct {
+	Sender string
+	Reason string // one of the Hold* constants
+	Until  time.Time
+	Since  time.Time // when this hold began
+	Detail string    // what the server said, for people
 }
 
 // SendStart asks to begin a delivery attempt of one step. It is the gate of
@@ -379,8 +404,20 @@ type Store interface {
 	EnrollmentsCompletePastEnd(ctx context.Context, sequence string, steps int, at time.Time) (int, error)
 	// EnrollmentCounts: sequence -> state -> count.
 	EnrollmentCounts(ctx context.Context) (map[string]map[State]int, error)
-	// DueBacklog counts active enrollments due at now and not leased.
+	// DueBacklog counts active enrollments due at now and not leased, of
+	// senders not held at now.
 	DueBacklog(ctx context.Context, now time.Time) (int, error)
+
+	// Sender holds (R9).
+	// SenderHoldSet records h, unless the sender is already held longer
+	// (then the longer hold stays). A hold that follows an expired one, or
+	// replaces one of another reason, starts at h.Since.
+	SenderHoldSet(ctx context.Context, h SenderHold) error
+	// SenderHolds lists the holds still in force at now.
+	SenderHolds(ctx context.Context, now time.Time) ([]SenderHold, error)
+	// SenderHoldClear ends the sender's hold if it is of one of reasons
+	// (any reason when none is given).
+	SenderHoldClear(ctx context.Context, sender string, reasons ...string) error
 
 	// Sends.
 	// SendsStart gates a batch of attempts (see SendStart). errs[i] is nil on

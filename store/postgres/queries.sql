@@ -9,6 +9,7 @@ WITH due AS (
     SELECT id FROM enrollments
     WHERE {{template "part:due"}}
         AND ($5 = '[]' OR sequence IN {{texts "$5"}})
+        AND ({{template "part:held"}}) = $6
     ORDER BY next_send_at
     LIMIT $4
     FOR UPDATE SKIP LOCKED

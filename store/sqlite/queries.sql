@@ -7,6 +7,7 @@ WHERE id IN (
     SELECT id FROM enrollments {{dueIndex}}
     WHERE {{template "part:due"}}
         AND ($5 = '[]' OR sequence IN {{texts "$5"}})
+        AND ({{template "part:held"}}) = $6
     ORDER BY next_send_at
     LIMIT $4
 )

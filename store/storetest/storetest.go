@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"MailboxLease", testMailboxLease},
 		{"ImportBatch", testImportBatch},
 		{"Stats", testStats},
+		{"SenderHolds", testSenderHolds},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -222,7 +222,13 @@ email = t.email,
 state = 'active' AND next_send_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
 
 -- name: due-backlog
+-- A held sender's enrollments wait for the end of the hold: not backlog.
 SELECT count(*) FROM enrollments {{dueIndex}} WHERE {{template "part:due"}}
+    AND sender NOT IN (SELECT sender FROM sender_holds WHERE until > $1)
+
+-- name: part:held
+-- The enrollment's sender is held at $1 (store.SenderHold).
+sender IN (SELECT sender FROM sender_holds WHERE until > $1)
 
 -- -------------------------------------------------------------------- sends
 
@@ -434,3 +440,20 @@ GROUP BY step
 
 -- name: stats-states
 SELECT 0 AS step, state AS what, count(*) AS n FROM enrollments WHERE sequence = $1 GROUP BY state
+
+-- ------------------------------------------------------------ sender holds
+
+-- name: sender-hold-set
+-- The longer hold wins; a hold that follows an expired one (until <= $4,
+-- the new one's start) or one of another reason begins anew.
+INSERT INTO sender_holds (sender, reason, until, since, detail) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (sender) DO UPDATE SET reason = excluded.reason, until = excluded.until, detail = excluded.detail,
+    since = CASE WHEN sender_holds.until <= excluded.since OR sender_holds.reason <> excluded.reason
+        THEN excluded.since ELSE sender_holds.since END
+WHERE excluded.until >= sender_holds.until OR sender_holds.until <= excluded.since
+
+-- name: sender-holds
+SELECT sender, reason, until, since, detail FROM sender_holds WHERE until > $1 ORDER BY sender
+
+-- name: sender-hold-clear
+DELETE FROM sender_holds WHERE sender = $1 AND ($2 = '[]' OR reason IN {{texts "$2"}})
