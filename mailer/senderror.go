@@ -34,6 +34,12 @@ const (
 	// Ambiguous: the whole message including the final "." was sent but no
 	// reply came; the server may have accepted it. Never send it again.
 	Ambiguous
+	// SenderUnreachable: the sender's server cannot be reached for now
+	// (connection refused, DNS, a TLS handshake or greeting that fails, a
+	// timeout, 4xx at connect or AUTH). Like SenderFault it is the
+	// mailbox's problem, not the prospect's: hold the sender with backoff
+	// and charge no prospect's step for it.
+	SenderUnreachable
 )
 
 var failKindNames = map[FailKind]string{
@@ -42,6 +48,7 @@ var failKindNames = map[FailKind]string{
 	SenderFault:       "sender_fault",
 	Permanent:         "permanent",
 	Ambiguous:         "ambiguous",
+	SenderUnreachable: "sender_unreachable",
 }
 
 func (k FailKind) String() string {
@@ -108,6 +115,9 @@ func classify(stage string, err error) *SendError {
 			se.Enhanced = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
 		}
 		switch {
+		case smtpErr.Code/100 != 5 && (stage == StageConnect || stage == StageAuth):
+			// 421 at the greeting, 454 to AUTH: the server, for now.
+			se.Kind = SenderUnreachable
 		case smtpErr.Code/100 != 5:
 			// 4xx, or a reply the protocol did not expect here.
 		case stage == StageRcpt && senderProblemAtRcpt(se):
@@ -125,6 +135,10 @@ func classify(stage string, err error) *SendError {
 	switch {
 	case badTLS(err):
 		se.Kind = SenderFault
+	case errors.Is(err, context.Canceled):
+		// Our own shutdown, not the server: try again soon.
+	case transient(err) && (stage == StageConnect || stage == StageAuth):
+		se.Kind = SenderUnreachable
 	case transient(err):
 	case stage == StageConnect || stage == StageAuth:
 		// Not the network, not the server's word: a local or protocol

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -147,8 +148,8 @@ func TestPoolFaults(t *testing.T) {
 		enhanced string
 		received int // messages the server has after the failure
 	}{
-		{name: "421 at connect", fault: smtptest.RejectConnect(), kind: Temporary, stage: StageConnect, code: 421, enhanced: "4.3.2"},
-		{name: "stall at connect", fault: smtptest.StallAt(smtptest.AtConnect, 0), kind: Temporary, stage: StageConnect},
+		{name: "421 at connect", fault: smtptest.RejectConnect(), kind: SenderUnreachable, stage: StageConnect, code: 421, enhanced: "4.3.2"},
+		{name: "stall at connect", fault: smtptest.StallAt(smtptest.AtConnect, 0), kind: SenderUnreachable, stage: StageConnect},
 		{name: "553 at MAIL", fault: smtptest.RejectMail(), warm: true, kind: SenderFault, stage: StageMail, code: 553, enhanced: "5.7.1"},
 		{name: "stall at MAIL", fault: smtptest.StallAt(smtptest.AtMail, 0), warm: true, kind: Temporary, stage: StageMail},
 		{name: "451 at RCPT", fault: smtptest.TempFailRcpt(), warm: true, kind: Temporary, stage: StageRcpt, code: 451, enhanced: "4.3.0"},
@@ -460,7 +461,7 @@ func TestClassify(t *testing.T) {
 	if Classify(wrapped) != RecipientRejected {
 		t.Error("a wrapped SendError lost its kind")
 	}
-	for _, k := range []FailKind{Temporary, RecipientRejected, SenderFault, Permanent, Ambiguous} {
+	for _, k := range []FailKind{Temporary, RecipientRejected, SenderFault, Permanent, Ambiguous, SenderUnreachable} {
 		if k.String() == "none" || strings.Contains(k.String(), " ") {
 			t.Errorf("kind %d has name %q", k, k)
 		}
@@ -476,5 +477,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A server that cannot be reached at all is the sender's problem, never
+// the prospect's. (A name that does not resolve fails the same way, as a
+// *net.DNSError; not tried here, so that tests send nothing off loopback.)
+func TestPoolUnreachableServerIsTheSenders(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close() // nothing listens there now: connections are refused
+
+	for _, tc := range []struct {
+		name string
+		host string
+		port int
+	}{
+		{"connection refused", "127.0.0.1", closedPort},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := SMTPConfig{Host: tc.host, Port: tc.port, TLS: "none", Timeout: 2 * time.Second, FinalTimeout: 2 * time.Second}
+			p := newTestPool(t, cfg, 1)
+			err := p.Send(context.Background(), sender, "john@acme.example", testMessage(t, "john@acme.example", 0))
+			se := sendErr(t, err)
+			if se.Kind != SenderUnreachable || se.Stage != StageConnect {
+				t.Fatalf("got kind=%s stage=%s (%v), want sender_unreachable at connect", se.Kind, se.Stage, err)
+			}
+		})
 	}
 }
