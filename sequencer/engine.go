@@ -24,6 +24,10 @@ type Store interface {
 	SendGet(ctx context.Context, enrollmentID int64, step int) (store.Send, error)
 	SendsByEnrollment(ctx context.Context, enrollmentID int64) ([]store.Send, error)
 	Settle(ctx context.Context, s []store.Settle) ([]error, error)
+	// SettleAndStart is Settle then SendsStart in one transaction.
+	SettleAndStart(ctx context.Context, settles []store.Settle, starts []store.SendStart) (settleErrs, startErrs []error, err error)
+	SenderHoldSet(ctx context.Context, h store.SenderHold) error
+	SenderHolds(ctx context.Context, now time.Time) ([]store.SenderHold, error)
 }
 
 // Transport delivers one raw message; *mailer.Pool is the real one. Its
@@ -122,19 +126,14 @@ type Engine struct {
 	drained chan struct{}  // the committer took from the queue
 	side    sync.WaitGroup // goroutines that settle a refused start
 
-	mu       sync.Mutex
-	queue    []*job               // decided and leased, not started yet
-	stopped  bool                 // no more starts: the engine is stopping
-	holds    map[string]time.Time // sender -> no sends before (auth failure, daily cap)
-	inFlight map[int64]bool       // enrollments this instance is delivering
-	wake     chan struct{}
-}
-
-// settleStarter is a store that can record outcomes and start sends in
-// one transaction (the SQL stores can); with another store the committer
-// makes the two calls.
-type settleStarter interface {
-	SettleAndStart(ctx context.Context, settles []store.Settle, starts []store.SendStart) (settleErrs, startErrs []error, err error)
+	mu        sync.Mutex
+	queue     []*job                      // decided and leased, not started yet
+	stopped   bool                        // no more starts: the engine is stopping
+	holds     map[string]store.SenderHold // sender -> its hold (see holds.go)
+	holdsRead time.Time                   // wall time holds were last read from the store
+	failing   map[string]int              // sender -> unreachable failures in a row
+	inFlight  map[int64]bool              // enrollments this instance is starting or delivering
+	wake      chan struct{}
 }
 
 // job is one step about to be delivered.
@@ -183,7 +182,8 @@ func New(o Options) (*Engine, error) {
 		settles:  make(chan settleReq, 4*o.Workers),
 		kick:     make(chan struct{}, 1),
 		drained:  make(chan struct{}, 1),
-		holds:    map[string]time.Time{},
+		holds:    map[string]store.SenderHold{},
+		failing:  map[string]int{},
 		inFlight: map[int64]bool{},
 		wake:     make(chan struct{}, 1),
 	}
@@ -277,7 +277,7 @@ func (e *Engine) schedule(ctx, workCtx context.Context) {
 			}
 			continue
 		}
-		jobs, err := e.claim(ctx, workCtx)
+		jobs, more, err := e.claim(ctx, workCtx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("claiming due work", "err", err)
 		}
@@ -286,7 +286,7 @@ func (e *Engine) schedule(ctx, workCtx context.Context) {
 			e.queue = append(e.queue, jobs...)
 			e.mu.Unlock()
 			e.poke(e.kick)
-		} else {
+		} else if !more {
 			select {
 			case <-ctx.Done():
 			case <-e.wake:
@@ -305,18 +305,33 @@ func (e *Engine) queued() int {
 
 // claim leases due enrollments and decides what to do with each; it
 // settles the ones that need no delivery and returns the ones to send.
-func (e *Engine) claim(ctx, workCtx context.Context) ([]*job, error) {
+// The claim passes over held senders; their due enrollments are claimed
+// apart, a batch at a time, to be planned at the end of the hold (more:
+// a full batch of them was taken, so there may be more at once).
+func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, err error) {
 	now := e.o.Clock.Now()
+	e.refreshHolds(ctx, now)
 	names := make([]string, 0, len(e.o.Sequences))
 	for n := range e.o.Sequences {
 		names = append(names, n)
 	}
-	claimed, err := e.o.Store.EnrollmentClaimDue(ctx, store.ClaimParams{
-		Owner: e.o.Owner, Now: now, LeaseUntil: now.Add(e.o.Lease),
-		Limit: min(e.o.Batch, 4*e.o.Workers), Sequences: names,
-	})
-	if err != nil || len(claimed) == 0 {
-		return nil, err
+	p := store.ClaimParams{Owner: e.o.Owner, Now: now, LeaseUntil: now.Add(e.o.Lease),
+		Limit: min(e.o.Batch, 4*e.o.Workers), Sequences: names}
+	claimed, err := e.o.Store.EnrollmentClaimDue(ctx, p)
+	if err != nil {
+		return nil, false, err
+	}
+	if e.anyHeld(now) {
+		p.Held, p.Limit = true, maxBatch
+		parked, err := e.o.Store.EnrollmentClaimDue(ctx, p)
+		if err != nil {
+			e.log.Error("claiming held senders' due work", "err", err)
+		}
+		more = len(parked) == p.Limit
+		claimed = append(claimed, parked...)
+	}
+	if len(claimed) == 0 {
+		return nil, false, nil
 	}
 	ids := make([]int64, len(claimed))
 	for i, en := range claimed {
@@ -325,13 +340,14 @@ func (e *Engine) claim(ctx, workCtx context.Context) ([]*job, error) {
 	prospects, err := e.o.Store.ProspectsByIDs(workCtx, ids)
 	if err != nil {
 		e.releaseIDs(workCtx, claimed)
-		return nil, fmt.Errorf("loading prospects: %w", err)
+		return nil, false, fmt.Errorf("loading prospects: %w", err)
 	}
-	var jobs []*job
 	for _, en := range claimed {
-		if e.delivering(en.ID) {
-			// Our own delivery outlived its lease (a very slow server):
-			// it is still ours; its settle will plan what comes next.
+		if e.delivering(en.ID) || e.isQueued(en.ID) {
+			// Our own step outlived its lease (a very slow server, a long
+			// store outage): it is still ours; its settle or start will
+			// plan what comes next. A second job for it would find its
+			// own send row and take it for a crashed one.
 			continue
 		}
 		j, ok := e.decide(workCtx, en, prospects, now)
@@ -339,7 +355,7 @@ func (e *Engine) claim(ctx, workCtx context.Context) ([]*job, error) {
 			jobs = append(jobs, j)
 		}
 	}
-	return jobs, nil
+	return jobs, more, nil
 }
 
 // decide applies the rules to one claimed enrollment. It returns a job
@@ -380,9 +396,12 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		e.releaseIDs(ctx, []store.Enrollment{en})
 		return nil, false
 	}
-	if until, held := e.held(en.Sender, now); held {
-		base.NextSendAt = &until
-		out.NextSendAt = &until
+	if h, held := e.heldNow(en.Sender, now); held {
+		// R9: planned at the first window instant after the hold, where
+		// R3 is judged again; nothing skipped for the wait.
+		at := PlanFrom(en, seq.Config, Location(p, seq.Config), h.Until)
+		base.NextSendAt = &at
+		out.NextSendAt = &at
 		e.settleAsync(base, out)
 		return nil, false
 	}
@@ -450,10 +469,12 @@ func (e *Engine) started(ctx context.Context, batch []*job, errs []error, now ti
 		case errors.Is(errs[i], store.ErrLeaseLost):
 			// Paused, stopped or taken over meanwhile: nothing to do.
 		case errors.Is(errs[i], store.ErrDailyLimit):
+			// R9: the step waits for the first window instant of the
+			// sender's next day.
 			next := nextDay(now, j.snd.Location)
-			e.hold(j.snd.Config.Name, next)
-			e.log.Info("daily limit reached; sends wait for the next day", "sender", j.snd.Config.Name, "until", next)
-			follow = append(follow, settleReq{s: e.settleOf(j, nil, &next, store.StateActive)})
+			e.hold(ctx, store.SenderHold{Sender: j.snd.Config.Name, Reason: store.HoldDailyLimit, Until: next, Since: now,
+				Detail: fmt.Sprintf("daily limit of %d sends used up", j.snd.Config.DailyLimit)})
+			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, Location(j.p, j.seq.Config), next)))
 		case errors.Is(errs[i], store.ErrSuppressed):
 			s := e.settleOf(j, nil, nil, store.StateUnsubscribed)
 			s.Reason = "address is suppressed"
@@ -536,8 +557,9 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 	err = j.snd.Transport.Send(ctx, j.snd.FromEmail, j.p.Email, raw)
 	e.o.Metrics.attempt(time.Since(t0))
 	now = e.o.Clock.Now()
-	switch mailer.Classify(err) {
+	switch kind := mailer.Classify(err); kind {
 	case 0:
+		e.senderWorks(j.snd.Config.Name)
 		e.o.Metrics.delivered(j.e.Sequence, now.Sub(j.d.At))
 		j.events = append(j.events, j.event(store.EventSent, now, j.msgID, ""))
 		e.advance(j, store.SendSent, &now, c.ThreadSubject, c.ThreadRefs, now, &j.msgID)
@@ -551,13 +573,17 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 		e.o.Metrics.failed(FailureUnknown)
 		j.events = append(j.events, j.event(store.EventUnknown, now, j.msgID, err.Error()))
 		e.advance(j, store.SendUnknown, &now, "", "", now, nil)
-	case mailer.SenderFault:
+	case mailer.SenderFault, mailer.SenderUnreachable:
+		// The mailbox's problem, not the prospect's (R9): hold the
+		// sender; the step waits, and its attempt is taken back.
 		e.o.Metrics.failed(FailureSender)
-		until := now.Add(e.o.Retry.MaxDelay)
-		e.hold(j.snd.Config.Name, until)
-		e.log.Error("sender refused by its SMTP server; its sends wait", "sender", j.snd.Config.Name, "until", until, "err", err)
-		s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: err.Error()}, &until, store.StateActive)
-		e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &until, Err: err})
+		h := e.senderFailed(ctx, j.snd.Config.Name, kind, err, now)
+		s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: err.Error(), Uncount: true}, nil, store.StateActive)
+		en := j.e
+		en.LastStep = s.LastStep
+		at := PlanFrom(en, j.seq.Config, Location(j.p, j.seq.Config), h.Until)
+		s.NextSendAt = &at
+		e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &at, Err: err})
 	default:
 		e.retry(ctx, j, err, now)
 	}
@@ -734,6 +760,7 @@ func (e *Engine) committer(ctx, workCtx context.Context) {
 			starts = e.take(free + freed)
 		}
 		ok, follow := e.commit(ctx, workCtx, batch, starts)
+		e.notStarted(starts, ok)
 		carry = follow
 		free += freed - len(ok)
 		awaited += len(ok)
@@ -792,6 +819,9 @@ func (e *Engine) take(n int) []*job {
 	n = min(n, len(e.queue))
 	jobs := append([]*job(nil), e.queue[:n]...)
 	e.queue = e.queue[n:]
+	for _, j := range jobs {
+		e.inFlight[j.e.ID] = true // until it is started and delivered, or given back
+	}
 	short := len(e.queue) < e.o.Workers
 	e.mu.Unlock()
 	if n > 0 && short {
@@ -810,28 +840,78 @@ func (e *Engine) commit(ctx, workCtx context.Context, batch []settleReq, starts 
 		return nil, nil
 	}
 	now := e.o.Clock.Now()
-	ss := e.startsOf(starts, now)
-	var errs []error
-	var err error
-	if combined, can := e.o.Store.(settleStarter); can && len(batch) > 0 {
-		var settleErrs []error
-		settleErrs, errs, err = combined.SettleAndStart(workCtx, settlesOf(batch), ss)
-		if err == nil {
-			e.stored(batch, settleErrs)
-		} else {
-			e.log.Error("recording outcomes and starting sends; retrying the outcomes alone", "err", err)
-			e.store(ctx, batch)
-		}
-	} else {
+	starts, follow = e.redecide(starts, now)
+	if len(starts) == 0 {
 		e.store(ctx, batch)
-		errs, err = e.o.Store.SendsStart(workCtx, ss)
+		return nil, follow
 	}
-	if err != nil {
+	ss := e.startsOf(starts, now)
+	settleErrs, errs, err := e.o.Store.SettleAndStart(workCtx, settlesOf(batch), ss)
+	if err == nil {
+		e.stored(batch, settleErrs)
+	} else {
+		if len(batch) > 0 {
+			e.log.Error("recording outcomes and starting sends; retrying the outcomes alone", "err", err)
+		}
+		e.store(ctx, batch)
 		e.log.Error("starting sends", "err", err)
 		e.releaseIDs(workCtx, enrollmentsOf(starts))
-		return nil, nil
+		return nil, follow
 	}
-	return e.started(workCtx, starts, errs, now)
+	ok, more := e.started(workCtx, starts, errs, now)
+	return ok, append(follow, more...)
+}
+
+// notStarted forgets the jobs of starts that are not in ok: taken from
+// the queue, they were given back instead of delivered.
+func (e *Engine) notStarted(starts, ok []*job) {
+	went := make(map[*job]bool, len(ok))
+	for _, j := range ok {
+		went[j] = true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, j := range starts {
+		if !went[j] {
+			delete(e.inFlight, j.e.ID)
+		}
+	}
+}
+
+// redecide decides each step again at the moment it starts (R3: whatever
+// waited — a store outage, a full worker pool, a held sender — is judged
+// against the time it actually goes out). A step whose decision still
+// stands starts; the others are given back, planned as the rules say now
+// (a different step due: at once, to be claimed and decided afresh).
+func (e *Engine) redecide(starts []*job, now time.Time) (ok []*job, follow []settleReq) {
+	for _, j := range starts {
+		loc := Location(j.p, j.seq.Config)
+		if h, held := e.heldNow(j.snd.Config.Name, now); held {
+			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, loc, h.Until)))
+			continue
+		}
+		d := Decide(j.e, j.seq.Config, loc, now)
+		switch {
+		case d.Action == Send && d.Step == j.d.Step:
+			ok = append(ok, j)
+		case d.Action == Wait:
+			follow = append(follow, e.waitUntil(j, d.At))
+		default:
+			follow = append(follow, e.waitUntil(j, now))
+		}
+	}
+	return ok, follow
+}
+
+// waitUntil is the settle of a job that is not started: nothing recorded
+// but its plan, at; the lease goes back.
+func (e *Engine) waitUntil(j *job, at time.Time) settleReq {
+	s := store.Settle{EnrollmentID: j.e.ID, Owner: e.o.Owner, State: store.StateActive,
+		LastStep: j.e.LastStep, LastSentAt: j.e.LastSentAt, ThreadSubject: j.e.ThreadSubject, ThreadRefs: j.e.ThreadRefs}
+	if !at.IsZero() {
+		s.NextSendAt = &at
+	}
+	return settleReq{s: s, o: Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, NextSendAt: s.NextSendAt}}
 }
 
 func settlesOf(batch []settleReq) []store.Settle {
@@ -911,26 +991,22 @@ func enrollmentsOf(jobs []*job) []store.Enrollment {
 	return out
 }
 
-// hold stops sends from a sender until t (daily cap, refused login).
-func (e *Engine) hold(sender string, t time.Time) {
+// isQueued reports whether a step of enrollment id waits in the queue.
+func (e *Engine) isQueued(id int64) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if t.After(e.holds[sender]) {
-		e.holds[sender] = t
+	for _, j := range e.queue {
+		if j.e.ID == id {
+			return true
+		}
 	}
+	return false
 }
 
 func (e *Engine) delivering(id int64) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.inFlight[id]
-}
-
-func (e *Engine) held(sender string, now time.Time) (time.Time, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t, ok := e.holds[sender]
-	return t, ok && now.Before(t)
 }
 
 // nextDay is the start of the day after now in loc.

@@ -235,6 +235,10 @@ type SendUpdate struct {
 	PlannedAt  *time.Time
 	FinishedAt *time.Time
 	Error      string
+	// Uncount takes back the attempt its start counted: the step waited
+	// for its sender (held: server unreachable, login refused), which is
+	// no attempt of the prospect's message (R9). Only for a started step.
+	Uncount bool
 }
 
 // Settle records what happened to one claimed enrollment, in one transaction:
@@ -428,6 +432,10 @@ type Store interface {
 	SendsByEnrollment(ctx context.Context, enrollmentID int64) ([]Send, error)
 	// Settle records a batch of outcomes; errs[i] is nil or ErrLeaseLost.
 	Settle(ctx context.Context, s []Settle) (errs []error, err error)
+	// SettleAndStart is Settle(settles) then SendsStart(starts) in one
+	// transaction, so that a batch of outcomes and the sends that take
+	// their workers' places commit together.
+	SettleAndStart(ctx context.Context, settles []Settle, starts []SendStart) (settleErrs, startErrs []error, err error)
 	// SentByMessageIDs finds sends by Message-ID (the first match in ids order).
 	SentByMessageIDs(ctx context.Context, ids []string) (SentRef, error)
 	// SentLatestToEmail finds the latest send to an address (any sequence).

@@ -237,12 +237,7 @@ func (c *countingStore) SettleAndStart(ctx context.Context, settles []store.Sett
 	c.settles.Add(1)
 	c.combined.Add(1)
 	defer c.timed(time.Now())
-	return c.Store.(settleStarter).SettleAndStart(ctx, settles, starts)
-}
-
-// settleStarter is the SQL stores' combined call (see sequencer's).
-type settleStarter interface {
-	SettleAndStart(ctx context.Context, settles []store.Settle, starts []store.SendStart) ([]error, []error, error)
+	return c.Store.SettleAndStart(ctx, settles, starts)
 }
 
 func (c *countingStore) EnrollmentClaimDue(ctx context.Context, p store.ClaimParams) ([]store.Enrollment, error) {

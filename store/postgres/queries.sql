@@ -28,13 +28,15 @@ RETURNING e.*
 -- exactly (a bigint times 1µs). No two sends rows are for the same step.
 WITH sent AS (
     INSERT INTO sends (enrollment_id, step, sender, message_id, status, attempts, planned_at, finished_at, error)
-    SELECT t.enrollment_id, t.step, t.sender, t.message_id, t.status, 0,
+    SELECT t.enrollment_id, t.step, t.sender, t.message_id, t.status, t.attempts,
         'epoch'::timestamptz + t.planned_at * interval '1 microsecond',
         'epoch'::timestamptz + t.finished_at * interval '1 microsecond', t.error
     FROM json_to_recordset($1::json) AS t(enrollment_id bigint, step int, sender text, message_id text,
-        status text, planned_at bigint, finished_at bigint, error text)
+        status text, planned_at bigint, finished_at bigint, error text, attempts int)
     ON CONFLICT (enrollment_id, step) DO UPDATE SET
         status = excluded.status,
+        -- excluded.attempts is -1 to take back the start's attempt, else 0.
+        attempts = GREATEST(sends.attempts + excluded.attempts, 0),
         message_id = CASE WHEN excluded.message_id <> '' THEN excluded.message_id ELSE sends.message_id END,
         planned_at = COALESCE(excluded.planned_at, sends.planned_at),
         finished_at = COALESCE(excluded.finished_at, sends.finished_at),

@@ -54,6 +54,7 @@ type sendSettleRow struct {
 	PlannedAt    *int64 `json:"planned_at"`
 	FinishedAt   *int64 `json:"finished_at"`
 	Error        string `json:"error"`
+	Attempts     int    `json:"attempts"` // -1: take back the start's attempt (SendUpdate.Uncount)
 }
 
 // eventBatchRow is one row of events-insert-batch.

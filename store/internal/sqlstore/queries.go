@@ -76,7 +76,7 @@ type queries struct {
 	ImportAsyncCommit string `query:"import-async-commit" optional:"true"`
 	// SQLite's only (see importInsert).
 	ImportProspectIDs string `query:"import-prospect-ids" optional:"true"`
-	SenderHoldSet              string `query:"sender-hold-set"`
-	SenderHolds                string `query:"sender-holds"`
-	SenderHoldClear            string `query:"sender-hold-clear"`
+	SenderHoldSet     string `query:"sender-hold-set"`
+	SenderHolds       string `query:"sender-holds"`
+	SenderHoldClear   string `query:"sender-hold-clear"`
 }

@@ -301,11 +301,13 @@ WHERE enrollment_id = $1 AND step = $2 AND status = 'retry'
 
 -- name: send-settle
 -- A row already 'sent' is never changed: a late finisher may turn
--- 'unknown' into 'sent', never the reverse.
+-- 'unknown' into 'sent', never the reverse. $9 is added to attempts: -1
+-- takes back a start's attempt (store.SendUpdate.Uncount), 0 otherwise.
 INSERT INTO sends (enrollment_id, step, sender, message_id, status, attempts, planned_at, finished_at, error)
 VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)
 ON CONFLICT (enrollment_id, step) DO UPDATE SET
     status = excluded.status,
+    attempts = {{greatest "sends.attempts + $9" "0"}},
     message_id = CASE WHEN excluded.message_id <> '' THEN excluded.message_id ELSE sends.message_id END,
     planned_at = COALESCE(excluded.planned_at, sends.planned_at),
     finished_at = COALESCE(excluded.finished_at, sends.finished_at),

@@ -137,7 +137,7 @@ func (s *Store) settleBatch(ctx context.Context, tx *txn, ids []int64, settles [
 			}
 			sends = append(sends, sendSettleRow{EnrollmentID: e.ID, Step: u.Step, Sender: e.Sender,
 				MessageID: u.MessageID, Status: string(u.Status), PlannedAt: micros(utcPtr(u.PlannedAt)),
-				FinishedAt: micros(utcPtr(u.FinishedAt)), Error: u.Error})
+				FinishedAt: micros(utcPtr(u.FinishedAt)), Error: u.Error, Attempts: attemptsDelta(u)})
 		}
 		for _, ev := range st.Events {
 			row, ok := eventFor(ev, e)
@@ -180,7 +180,7 @@ func (s *Store) settleBatch(ctx context.Context, tx *txn, ids []int64, settles [
 func (s *Store) settleRows(ctx context.Context, tx *txn, sends []sendSettleRow, events []eventBatchRow, saves []enrollmentSaveRow) error {
 	for _, r := range sends {
 		if _, err := tx.ExecContext(ctx, s.q.SendSettle, r.EnrollmentID, r.Step, r.Sender, r.MessageID,
-			r.Status, fromMicros(r.PlannedAt), fromMicros(r.FinishedAt), r.Error); err != nil {
+			r.Status, fromMicros(r.PlannedAt), fromMicros(r.FinishedAt), r.Error, r.Attempts); err != nil {
 			return fmt.Errorf("recording step %d of enrollment %d: %w", r.Step, r.EnrollmentID, err)
 		}
 	}
@@ -265,7 +265,7 @@ func (s *Store) settle(ctx context.Context, tx *txn, st store.Settle) (refusal, 
 	e := row.enrollment()
 	for _, u := range st.Sends {
 		if _, err := tx.ExecContext(ctx, s.q.SendSettle, e.ID, u.Step, e.Sender, u.MessageID,
-			string(u.Status), utcPtr(u.PlannedAt), utcPtr(u.FinishedAt), u.Error); err != nil {
+			string(u.Status), utcPtr(u.PlannedAt), utcPtr(u.FinishedAt), u.Error, attemptsDelta(u)); err != nil {
 			return nil, fmt.Errorf("recording step %d of enrollment %d: %w", u.Step, e.ID, err)
 		}
 	}
@@ -336,4 +336,12 @@ func kindOf(state store.State) store.EventKind {
 	default:
 		return store.EventFailed
 	}
+}
+
+// attemptsDelta is what a settle adds to a send row's attempts.
+func attemptsDelta(u store.SendUpdate) int {
+	if u.Uncount {
+		return -1
+	}
+	return 0
 }

@@ -1,0 +1,123 @@
+package sequencer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/drip-email/drip/mailer"
+	"github.com/drip-email/drip/store"
+)
+
+// Sender holds (R9). A held sender sends nothing until its hold ends and
+// costs the other senders nothing: the store keeps the hold, every
+// instance's claim passes over its enrollments, and the engine plans the
+// ones it finds due at the hold's end, at the first window instant from
+// then (for a daily cap: the sender's next day). No prospect's step fails
+// or is charged an attempt because its sender is held.
+
+// holdRefresh is how often the engine re-reads the holds of the store
+// (those other instances set, or `drip sender resume` lifted).
+const holdRefresh = time.Second
+
+// heldNow is the sender's hold in force at now, as last read or set.
+func (e *Engine) heldNow(sender string, now time.Time) (store.SenderHold, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h, ok := e.holds[sender]
+	return h, ok && now.Before(h.Until)
+}
+
+// anyHeld reports whether some sender is held at now.
+func (e *Engine) anyHeld(now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, h := range e.holds {
+		if now.Before(h.Until) {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshHolds re-reads the holds from the store, at most every
+// holdRefresh.
+func (e *Engine) refreshHolds(ctx context.Context, now time.Time) {
+	e.mu.Lock()
+	due := e.holdsRead.IsZero() || time.Since(e.holdsRead) >= holdRefresh
+	if due {
+		e.holdsRead = time.Now()
+	}
+	e.mu.Unlock()
+	if !due {
+		return
+	}
+	holds, err := e.o.Store.SenderHolds(ctx, now)
+	if err != nil {
+		e.log.Error("reading sender holds", "err", err)
+		return
+	}
+	m := make(map[string]store.SenderHold, len(holds))
+	for _, h := range holds {
+		m[h.Sender] = h
+	}
+	e.mu.Lock()
+	e.holds = m
+	e.mu.Unlock()
+}
+
+// hold holds a sender (for this instance at once, for every instance
+// through the store) and says so in the log.
+func (e *Engine) hold(ctx context.Context, h store.SenderHold) {
+	e.mu.Lock()
+	if old, ok := e.holds[h.Sender]; ok && !old.Until.Before(h.Until) && h.Since.Before(old.Until) {
+		e.mu.Unlock()
+		return // held as long already: said once
+	}
+	e.holds[h.Sender] = h
+	e.mu.Unlock()
+	e.log.Warn("sender held: its sends wait", "sender", h.Sender, "reason", h.Reason, "until", h.Until, "detail", h.Detail)
+	if err := e.o.Store.SenderHoldSet(context.WithoutCancel(ctx), h); err != nil {
+		e.log.Error("recording the sender's hold", "sender", h.Sender, "err", err)
+	}
+}
+
+// senderFailed holds the sender of a delivery its server refused or could
+// not take (mailer.SenderFault, SenderUnreachable): an unreachable server
+// with backoff from Retry.Base, doubling with each failure in a row up to
+// Retry.MaxDelay; a refused login or sender for Retry.MaxDelay.
+func (e *Engine) senderFailed(ctx context.Context, sender string, kind mailer.FailKind, cause error, now time.Time) store.SenderHold {
+	if h, held := e.heldNow(sender, now); held && h.Reason != store.HoldDailyLimit {
+		// The other sends in flight when the first failed: one outage,
+		// one step of backoff.
+		return h
+	}
+	h := store.SenderHold{Sender: sender, Since: now, Detail: cause.Error()}
+	switch {
+	case errors.Is(cause, mailer.ErrReauthNeeded):
+		h.Reason, h.Until = store.HoldReauth, now.Add(e.o.Retry.MaxDelay)
+	case kind == mailer.SenderUnreachable:
+		e.mu.Lock()
+		e.failing[sender]++
+		n := e.failing[sender]
+		e.mu.Unlock()
+		d := e.o.Retry.Base
+		for i := 1; i < n && d < e.o.Retry.MaxDelay; i++ {
+			d *= 2
+		}
+		h.Reason, h.Until = store.HoldUnreachable, now.Add(min(d, e.o.Retry.MaxDelay))
+	default:
+		h.Reason, h.Until = store.HoldAuth, now.Add(e.o.Retry.MaxDelay)
+	}
+	e.hold(ctx, h)
+	return h
+}
+
+// senderWorks ends the backoff of a sender whose server took a message.
+func (e *Engine) senderWorks(sender string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failing[sender] > 0 {
+		delete(e.failing, sender)
+	}
+}
