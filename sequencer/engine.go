@@ -324,7 +324,7 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 	if e.anyHeld(now) {
 		p.Held, p.Limit = true, maxBatch
 		parked, err := e.o.Store.EnrollmentClaimDue(ctx, p)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			e.log.Error("claiming held senders' due work", "err", err)
 		}
 		more = len(parked) == p.Limit

@@ -53,7 +53,7 @@ func TestLogsFormatsAndNoSecrets(t *testing.T) {
 
 			// The failures happened and were logged, so the scan below
 			// covers the lines that carry the servers' answers.
-			for _, want := range []string{"sender refused by its SMTP server", "535", "AUTHENTICATIONFAILED", "drip serving", "stopped"} {
+			for _, want := range []string{"sender held: its sends wait", "535", "AUTHENTICATIONFAILED", "drip serving", "stopped"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("no log line mentions %q", want)
 				}
