@@ -117,7 +117,11 @@ func (r *Rescuer) rescue(ctx context.Context) {
 		}
 		return
 	}
-	if len(res.Owners) == 0 {
+	if res.Enrollments+res.Mailboxes == 0 {
+		// Nothing held: instances that stopped cleanly, or died idle.
+		if len(res.Owners) > 0 {
+			r.o.Log.Debug("forgot instances that ended holding nothing", "instances", res.Owners)
+		}
 		return
 	}
 	r.o.Log.Warn("instances died; their leases are released for the others to take over",
