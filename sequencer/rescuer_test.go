@@ -89,3 +89,59 @@ func TestRescuerReleasesDeadInstancesLeases(t *testing.T) {
 		})
 	}
 }
+
+// lostOnce is a store whose instance's registration is found lost once
+// (the database restarted); it counts the rescues.
+type lostOnce struct {
+	mu        sync.Mutex
+	renews    int
+	rescues   []time.Time
+	renewedAt time.Time
+}
+
+func (l *lostOnce) InstanceRegister(context.Context, string) (store.Instance, error) { return l, nil }
+func (l *lostOnce) LeasesRescue(context.Context) (store.Rescued, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rescues = append(l.rescues, time.Now())
+	return store.Rescued{}, nil
+}
+func (l *lostOnce) Renew(context.Context) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.renews++
+	if l.renews == 3 {
+		l.renewedAt = time.Now()
+		return true, nil
+	}
+	return false, nil
+}
+func (l *lostOnce) Close() error { return nil }
+
+// TestRescuerWaitsAfterItsOwnRegistrationWasLost: an instance that had to
+// register again judges nobody for Grace: the others lost theirs in the
+// same moment and are registering again too.
+func TestRescuerWaitsAfterItsOwnRegistrationWasLost(t *testing.T) {
+	l := &lostOnce{}
+	const every, grace = 20 * time.Millisecond, 300 * time.Millisecond
+	r, err := sequencer.StartRescuer(context.Background(), sequencer.RescuerOptions{Store: l, Owner: "me", Every: every, Grace: grace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testrig.WaitFor(t, "rescues after the grace", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return !l.renewedAt.IsZero() && len(l.rescues) > 0 && l.rescues[len(l.rescues)-1].After(l.renewedAt.Add(grace))
+	})
+	r.Stop()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, at := range l.rescues {
+		if at.After(l.renewedAt) && at.Before(l.renewedAt.Add(grace)) {
+			t.Fatalf("rescued %v after re-registering, within the %v grace", at.Sub(l.renewedAt), grace)
+		}
+	}
+	if len(l.rescues) < 3 { // at start, and before the loss
+		t.Fatalf("%d rescues; want the one at start and some before the loss", len(l.rescues))
+	}
+}
