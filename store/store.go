@@ -470,9 +470,43 @@ type Store interface {
 	MailboxLease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error)
 	MailboxLeaseRelease(ctx context.Context, sender, owner string) error
 
+	// Crash recovery: which instances are alive (see Instance).
+	// InstanceRegister makes owner a live instance for as long as this
+	// process holds the returned Instance: until its Close, or the
+	// process's death, which the database (PostgreSQL) or the operating
+	// system (SQLite) notices at once. Register before taking any lease.
+	InstanceRegister(ctx context.Context, owner string) (Instance, error)
+	// LeasesRescue releases every claim lease and mailbox lease held by a
+	// registered instance that is no longer alive, so that they can be
+	// taken at once rather than when they run out. Send rows stay as they
+	// are: a step the dead instance left "sending" becomes unknown when its
+	// enrollment is claimed again, and is never sent again (R8). Leases of
+	// an owner that never registered are left to run out.
+	LeasesRescue(ctx context.Context) (Rescued, error)
+
 	// Stats.
 	SequenceStats(ctx context.Context, sequence string) (SequenceStats, error)
 
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Instance is this process's registration as a live instance
+// (Store.InstanceRegister).
+type Instance interface {
+	// Renew checks that the registration still holds and takes it again if
+	// it was lost (PostgreSQL: the session holding it ended, say the server
+	// restarted); renewed reports that it had been lost, so that others may
+	// have taken this instance for dead meanwhile.
+	Renew(ctx context.Context) (renewed bool, err error)
+	// Close ends the registration as the process's death would: what the
+	// instance still holds is then released by the next LeasesRescue.
+	Close() error
+}
+
+// Rescued is what one LeasesRescue released.
+type Rescued struct {
+	Owners      []string // the dead instances it found
+	Enrollments int      // claim leases released
+	Mailboxes   int      // mailbox leases released
 }

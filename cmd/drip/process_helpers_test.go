@@ -48,6 +48,32 @@ type procSetup struct {
 	interval   string // the sequence's interval
 	dailyLimit int
 	senderTZ   string // the sender's time zone ("" = UTC)
+	lease      string // engine.lease ("" = 2s; "default" = not set: 5m)
+	imapPort   int    // the sender's IMAP server (0 = none), user maria, password procIMAPPassword
+}
+
+// procIMAPPassword is maria's IMAP password when procSetup.imapPort is set.
+const procIMAPPassword = "imap-proc-Tq4sW9"
+
+// engineLine is the engine section of drip.yaml for s.
+func (s procSetup) engineLine() string {
+	lease := "lease: 2s, "
+	switch s.lease {
+	case "":
+	case "default":
+		lease = ""
+	default:
+		lease = "lease: " + s.lease + ", "
+	}
+	return "engine: { poll: 50ms, " + lease + "retry_base: 100ms, retry_max_delay: 1s, shutdown_grace: 30s }"
+}
+
+// imapLine is the sender's imap entry of drip.yaml ("" without one).
+func (s procSetup) imapLine() string {
+	if s.imapPort == 0 {
+		return ""
+	}
+	return fmt.Sprintf("    imap: { host: 127.0.0.1, port: %d, tls: none, username: maria, password: %q, poll: 1s }\n", s.imapPort, procIMAPPassword)
 }
 
 // procEnv is a configuration in a temp dir whose only sender delivers to
@@ -92,8 +118,9 @@ senders:
     daily_limit: %d
     timezone: %s
     smtp: { host: 127.0.0.1, port: %d, tls: none }
-engine: { poll: 50ms, lease: 2s, retry_base: 100ms, retry_max_delay: 1s, shutdown_grace: 30s }
-`, s.dbURL, s.workers, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), s.dailyLimit, tz, sink.Port()),
+%s%s
+`, s.dbURL, s.workers, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), s.dailyLimit, tz, sink.Port(),
+			s.imapLine(), s.engineLine()),
 		"sequences/" + procSequence + ".yaml": fmt.Sprintf("name: %s\nsteps: %d\ninterval: %s\nfirst_step_after: 0\ntimezone: UTC\nthread: false\n",
 			procSequence, s.steps, s.interval),
 	}

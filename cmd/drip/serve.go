@@ -169,6 +169,14 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 			errs <- fmt.Errorf("http server: %w", err)
 		}
 	}()
+	// Before the engine and the watchers take any lease: this instance is
+	// registered as alive, and what crashed instances hold is released.
+	rescuer, err := sequencer.StartRescuer(ctx, sequencer.RescuerOptions{Store: st, Owner: owner,
+		Log: log.With("component", "rescuer"), OnRescued: func(store.Rescued) { eng.Wake() }})
+	if err != nil {
+		return err
+	}
+	defer rescuer.Stop()
 	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	engDone := make(chan struct{})

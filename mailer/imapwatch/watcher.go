@@ -69,6 +69,10 @@ const (
 	firstBackoff = 250 * time.Millisecond
 )
 
+// takeoverPoll bounds how long a watcher refused the lease waits before
+// it asks again.
+const takeoverPoll = 2 * time.Second
+
 var (
 	errLeaseLost  = errors.New("mailbox lease lost to another instance")
 	errConnClosed = errors.New("connection closed by the server")
@@ -145,8 +149,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 			continue
 		}
 		if !held {
+			// Asked often: when the holder dies, the store releases its
+			// lease at once (store.LeasesRescue), and it is taken over now.
 			w.log.Debug("mailbox watched by another instance; waiting")
-			sleep(ctx, w.cfg.Lease/3)
+			sleep(ctx, min(w.cfg.Lease/3, takeoverPoll))
 			continue
 		}
 		established, err := w.session(ctx)

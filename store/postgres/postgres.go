@@ -87,6 +87,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.SetLiveness(s.AdvisoryLiveness())
 	return &Store{Store: s, db: db}, nil
 }
 

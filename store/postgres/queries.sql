@@ -111,3 +111,37 @@ COPY prospects (email, email_norm, email_hash, first_name, last_name, company, t
 -- name: import-load-enrollment
 COPY enrollments (prospect_id, sequence, sender, state, first_contact, anchor, next_send_at,
     created_at, updated_at) FROM STDIN
+
+-- ------------------------------------------------------------ crash recovery
+-- An instance is a row of instances and a session-level advisory lock on
+-- the key ($1, its id), held on a connection of its own
+-- (sqlstore.AdvisoryLiveness). The server drops the lock the moment that
+-- session ends: a row whose lock nobody holds is a dead instance.
+
+-- name: instance-register
+INSERT INTO instances (owner, started_at) VALUES ($1, $2)
+ON CONFLICT (owner) DO UPDATE SET started_at = excluded.started_at
+RETURNING id
+
+-- name: instance-lock
+SELECT pg_advisory_lock($1, $2)
+
+-- name: instance-held
+-- On the lock's own connection: does this session still hold it?
+SELECT EXISTS (SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
+        AND classid = $1::oid AND objid = $2::oid AND objsubid = 2)
+
+-- name: part:instance-dead
+-- Row i's lock is held by no session of this database.
+NOT EXISTS (SELECT 1 FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = $1::oid AND l.objid = i.id::oid AND l.objsubid = 2)
+
+-- name: instances-dead
+SELECT owner FROM instances i WHERE {{template "part:instance-dead"}}
+
+-- name: instances-forget
+-- Only if still dead: an instance that took its lock again stays.
+DELETE FROM instances i WHERE {{anyText "owner" "$2"}} AND {{template "part:instance-dead"}}

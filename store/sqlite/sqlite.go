@@ -122,6 +122,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = cdb.Close()
 		return nil, err
 	}
+	s.SetLiveness(newFileLiveness(path + "-instances"))
 	st := &Store{Store: s, db: wdb, ckpt: cdb, stop: make(chan struct{}), done: make(chan struct{})}
 	go st.checkpoints()
 	return st, nil

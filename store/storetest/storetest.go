@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Forget", testForget},
 		{"InboundDedupAndCursor", testInboundDedupAndCursor},
 		{"MailboxLease", testMailboxLease},
+		{"LeasesRescue", testLeasesRescue},
 		{"ImportBatch", testImportBatch},
 		{"Stats", testStats},
 		{"SenderHolds", testSenderHolds},

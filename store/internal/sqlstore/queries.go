@@ -62,6 +62,8 @@ type queries struct {
 	InboundInsert              string `query:"inbound-insert"`
 	MailboxLease               string `query:"mailbox-lease"`
 	MailboxLeaseRelease        string `query:"mailbox-lease-release"`
+	EnrollmentsReleaseOwners   string `query:"enrollments-release-owners"`
+	MailboxLeasesReleaseOwners string `query:"mailbox-leases-release-owners"`
 	StatsSends                 string `query:"stats-sends"`
 	StatsEvents                string `query:"stats-events"`
 	StatsBounces               string `query:"stats-bounces"`
@@ -74,6 +76,12 @@ type queries struct {
 	SendsBeginBatch string `query:"sends-begin-batch" optional:"true"`
 	// PostgreSQL's only.
 	ImportAsyncCommit string `query:"import-async-commit" optional:"true"`
+	// PostgreSQL's liveness (see AdvisoryLiveness).
+	InstanceRegister string `query:"instance-register" optional:"true"`
+	InstanceLock     string `query:"instance-lock" optional:"true"`
+	InstanceHeld     string `query:"instance-held" optional:"true"`
+	InstancesDead    string `query:"instances-dead" optional:"true"`
+	InstancesForget  string `query:"instances-forget" optional:"true"`
 	// SQLite's only (see importInsert).
 	ImportProspectIDs string `query:"import-prospect-ids" optional:"true"`
 	SenderHoldSet     string `query:"sender-hold-set"`

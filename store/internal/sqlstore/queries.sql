@@ -411,6 +411,19 @@ RETURNING owner
 -- name: mailbox-lease-release
 DELETE FROM mailbox_leases WHERE sender = $1 AND owner = $2
 
+-- ------------------------------------------------------------ crash recovery
+
+-- name: enrollments-release-owners
+-- The claims of dead instances ($1: their names), free to claim at once.
+-- Only active enrollments can be claimed again (a resumed one drops its
+-- lease), and they are all in enrollments_due: SQLite reads that index,
+-- which holds lease_until, rather than the table. Once per dead instance.
+UPDATE enrollments {{dueIndex}} SET lease_owner = '', lease_until = NULL
+WHERE state = 'active' AND lease_until IS NOT NULL AND {{anyText "lease_owner" "$1"}}
+
+-- name: mailbox-leases-release-owners
+DELETE FROM mailbox_leases WHERE {{anyText "owner" "$1"}}
+
 -- -------------------------------------------------------------------- stats
 
 -- name: stats-sends

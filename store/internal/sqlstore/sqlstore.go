@@ -48,6 +48,7 @@ type Store struct {
 	// driveMax is the prospect list's driveMax (tests lower it to take
 	// every shape through both plans).
 	driveMax int
+	live     Liveness // nil: no crash recovery but lease expiry (see SetLiveness)
 }
 
 var _ store.Store = (*Store)(nil)
