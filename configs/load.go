@@ -339,6 +339,7 @@ func (s *Sequence) validate(src *source, templatesDir string, ps *Problems) {
 		if w.From >= w.To && !src.bad["window.from"] && !src.bad["window.to"] {
 			src.problem(ps, "window", "from %s must be before to %s", w.From, w.To)
 		}
+		w.validateHolidays(src, ps)
 	}
 	seen := map[string]bool{}
 	for i, f := range s.Fields {

@@ -125,6 +125,11 @@ type Window struct {
 	Days []Weekday `yaml:"days"` // empty = every day
 	From TimeOfDay `yaml:"from"`
 	To   TimeOfDay `yaml:"to"` // exclusive; must be after From
+	// Holidays are country calendars whose public holidays are no window
+	// days; "prospect" reads the prospect's own (see holidays.go).
+	Holidays Holidays `yaml:"holidays"`
+	// Closed are inclusive date ranges that are no window days (closures).
+	Closed []DateRange `yaml:"closed"`
 }
 
 // Allows reports whether the window allows weekday d.
