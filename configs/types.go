@@ -42,10 +42,7 @@ type Sender struct {
 	DailyLimit int    `yaml:"daily_limit"` // 0 = no cap
 	// Timezone in which the sender's day (for DailyLimit) begins; default UTC.
 	Timezone string `yaml:"timezone"`
-	// DKIMSelector names the DKIM selector(s) its provider signs with, for
-	// drip check --dns ("google", "selector1, selector2"); empty: the
-	// provider's usual ones.
-	DKIMSelector string `yaml:"dkim_selector"`
+	DKIM     string `yaml:"dkim_selector"` // see sender_protect.go
 	SMTP     SMTP   `yaml:"smtp"`
 	IMAP     *IMAP  `yaml:"imap"` // nil: replies are not watched for this sender
 }

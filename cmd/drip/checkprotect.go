@@ -40,7 +40,7 @@ func checkDNS(ctx context.Context, cfg *configs.Config, out io.Writer) (problems
 		}
 		seen[domain] = true
 		d := dnscheck.Domain{Name: domain, Provider: dnscheck.ProviderOfHost(s.SMTP.Host)}
-		for _, sel := range strings.Split(s.DKIMSelector, ",") {
+		for _, sel := range strings.Split(s.DKIM, ",") {
 			if sel = strings.TrimSpace(sel); sel != "" {
 				d.Selectors = append(d.Selectors, sel)
 			}
