@@ -75,8 +75,9 @@ type queries struct {
 	// PostgreSQL's only.
 	ImportAsyncCommit string `query:"import-async-commit" optional:"true"`
 	// SQLite's only (see importInsert).
-	ImportProspectIDs string `query:"import-prospect-ids" optional:"true"`
-	SenderHoldSet              string `query:"sender-hold-set"`
-	SenderHolds                string `query:"sender-holds"`
-	SenderHoldClear            string `query:"sender-hold-clear"`
+	ImportProspectIDs  string `query:"import-prospect-ids" optional:"true"`
+	SenderHoldSet      string `query:"sender-hold-set"`
+	SenderHolds        string `query:"sender-holds"`
+	SenderHoldClear    string `query:"sender-hold-clear"`
+	EnrollmentsPlanned string `query:"enrollments-planned"`
 }

@@ -457,3 +457,12 @@ SELECT sender, reason, until, since, detail FROM sender_holds WHERE until > $1 O
 
 -- name: sender-hold-clear
 DELETE FROM sender_holds WHERE sender = $1 AND ($2 = '[]' OR reason IN {{texts "$2"}})
+
+-- ---------------------------------------------------------------- capacity
+
+-- name: enrollments-planned
+-- The next planned send of every active enrollment before $1 (past-due
+-- ones too), for the capacity forecast; the due index serves the range.
+SELECT sender, sequence, last_step, next_send_at FROM enrollments {{dueIndex}}
+WHERE state = 'active' AND next_send_at < $1
+ORDER BY sender, next_send_at
