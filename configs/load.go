@@ -113,6 +113,7 @@ func (c *Config) applyDefaults() {
 		if s.SMTP.Port == 0 {
 			s.SMTP.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[s.SMTP.TLS]
 		}
+		s.applyProtectDefaults()
 		if s.SMTP.Connections == 0 {
 			s.SMTP.Connections = max(c.Workers, 1) // an invalid workers is reported once, there
 		}
@@ -243,6 +244,7 @@ func (s *Sender) validate(p string, src *source, ps *Problems) {
 	if s.SMTP.Connections < 1 {
 		src.problem(ps, p+".smtp.connections", "must be at least 1")
 	}
+	s.validateProtect(p, src, ps)
 	if s.SMTP.Password != "" && s.SMTP.Username == "" {
 		src.problem(ps, p+".smtp.password", "set without smtp.username")
 	}

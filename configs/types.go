@@ -43,6 +43,8 @@ type Sender struct {
 	// Timezone in which the sender's day (for DailyLimit) begins; default UTC.
 	Timezone string `yaml:"timezone"`
 	DKIM     string `yaml:"dkim_selector"` // see sender_protect.go
+	Pace     *Pace  `yaml:"pace"`
+	Protect  Shield `yaml:"protect"`
 	SMTP     SMTP   `yaml:"smtp"`
 	IMAP     *IMAP  `yaml:"imap"` // nil: replies are not watched for this sender
 }

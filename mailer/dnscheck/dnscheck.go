@@ -173,18 +173,6 @@ var providerSelectors = map[string][]string{
 // is given.
 var CommonSelectors = []string{"google", "selector1", "selector2", "default", "dkim", "mail", "k1", "s1", "s2"}
 
-// ProviderOfHost guesses the preset from an SMTP host name.
-func ProviderOfHost(host string) string {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	switch {
-	case h == "smtp.gmail.com" || h == "smtp-relay.gmail.com" || h == "smtp.googlemail.com":
-		return "gmail"
-	case h == "smtp.office365.com" || h == "smtp-mail.outlook.com" || strings.HasSuffix(h, ".mail.protection.outlook.com"):
-		return "microsoft365"
-	}
-	return ""
-}
-
 // Check looks d up and returns one finding per check, in the order SPF,
 // DKIM, DMARC, MX (a DMARC with nothing aligned adds one). A DNS failure
 // (server unreachable, SERVFAIL) is returned as an error: it says nothing
