@@ -240,14 +240,19 @@ func Calendars() []string {
 
 // holidayYears caches each country's holidays of one year, by date: the
 // window asks about the same few years all the time.
-var holidayYears sync.Map // "it/2026" → map[Date]string
+var holidayYears sync.Map // yearKey → map[Date]string
+
+type yearKey struct {
+	country string
+	year    int
+}
 
 func holidayOn(country string, d Date) (string, bool) {
 	hs, ok := countryCalendars[country]
 	if !ok {
 		return "", false
 	}
-	key := fmt.Sprintf("%s/%d", country, d.Year)
+	key := yearKey{country, d.Year}
 	v, ok := holidayYears.Load(key)
 	if !ok {
 		days := map[Date]string{}

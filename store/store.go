@@ -203,6 +203,9 @@ type Planned struct {
 	Sequence string
 	LastStep int
 	At       time.Time
+	// RecipientDomain is the domain of the prospect's address, lower
+	// case: the forecast counts what goes to Gmail.
+	RecipientDomain string
 }
 
 // SenderHold is a sender that sends nothing until Until (R9). Every

@@ -5,19 +5,57 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer/dnscheck"
+	"github.com/drip-email/drip/sequencer"
+	"github.com/drip-email/drip/store/storeopen"
 )
 
 // checkProtect is drip check's advice about the rep's mailbox and the
 // receivers' bulk-sender rules: warnings, never problems.
-func checkProtect(_ context.Context, cfg *configs.Config) []string {
+func checkProtect(ctx context.Context, cfg *configs.Config) []string {
 	var warnings []string
 	if u, err := url.Parse(cfg.HTTP.PublicURL); err == nil && u.Scheme == "http" && cfg.HTTP.PublicURL != "" {
 		warnings = append(warnings, fmt.Sprintf("%s: http.public_url %q is not HTTPS: RFC 8058 one-click unsubscribe needs an https:// URI, and Gmail, Yahoo and Outlook.com require one-click from bulk senders",
 			cfg.File, cfg.HTTP.PublicURL))
+	}
+	return append(warnings, checkCapacity(ctx, cfg)...)
+}
+
+// checkCapacity warns about senders with more due in the next week than
+// they can send, and sending domains near Gmail's bulk threshold, from
+// what an existing store plans. No store yet, or one of an older schema:
+// nothing is planned, nothing to say.
+func checkCapacity(ctx context.Context, cfg *configs.Config) []string {
+	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
+		if _, err := os.Stat(path); err != nil {
+			return nil
+		}
+	}
+	st, _, _, err := storeopen.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil // checkAgainstStore reports it
+	}
+	defer st.Close()
+	ctl := &sequencer.Control{Store: st, Clock: sequencer.SystemClock{}, Config: cfg}
+	views, vols, err := ctl.SendersView(ctx)
+	if err != nil {
+		return nil
+	}
+	var warnings []string
+	for _, v := range views {
+		if v.Capacity.Over() {
+			s, _ := cfg.Sender(v.Name)
+			warnings = append(warnings, sequencer.CapacityAdvice(s, v.Capacity))
+		}
+	}
+	for _, g := range vols {
+		if g.Warn() {
+			warnings = append(warnings, sequencer.GmailAdvice(g))
+		}
 	}
 	return warnings
 }

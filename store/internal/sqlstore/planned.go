@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/drip-email/drip/store"
@@ -13,6 +14,7 @@ type plannedRow struct {
 	Sequence string `db:"sequence"`
 	LastStep int    `db:"last_step"`
 	At       dbTime `db:"next_send_at"`
+	Email    string `db:"email_norm"`
 }
 
 // EnrollmentsPlanned lists active enrollments planned before until.
@@ -23,7 +25,8 @@ func (s *Store) EnrollmentsPlanned(ctx context.Context, until time.Time) ([]stor
 	}
 	out := make([]store.Planned, len(rows))
 	for i, r := range rows {
-		out[i] = store.Planned{Sender: r.Sender, Sequence: r.Sequence, LastStep: r.LastStep, At: r.At.T}
+		_, domain, _ := strings.Cut(r.Email, "@")
+		out[i] = store.Planned{Sender: r.Sender, Sequence: r.Sequence, LastStep: r.LastStep, At: r.At.T, RecipientDomain: domain}
 	}
 	return out, nil
 }

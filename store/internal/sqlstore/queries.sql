@@ -463,6 +463,7 @@ DELETE FROM sender_holds WHERE sender = $1 AND ($2 = '[]' OR reason IN {{texts "
 -- name: enrollments-planned
 -- The next planned send of every active enrollment before $1 (past-due
 -- ones too), for the capacity forecast; the due index serves the range.
-SELECT sender, sequence, last_step, next_send_at FROM enrollments {{dueIndex}}
-WHERE state = 'active' AND next_send_at < $1
-ORDER BY sender, next_send_at
+SELECT e.sender, e.sequence, e.last_step, e.next_send_at, p.email_norm
+FROM enrollments e {{dueIndex}} JOIN prospects p ON p.id = e.prospect_id
+WHERE e.state = 'active' AND e.next_send_at < $1
+ORDER BY e.sender, e.next_send_at
