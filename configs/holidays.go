@@ -179,11 +179,17 @@ func (w *Window) Closure(d Date) (DateRange, bool) {
 	return DateRange{}, false
 }
 
+// MaxSearchDays is how many days ahead a window's next open day is looked
+// for (NextOpenDay, and R2's search): two years and a week, so that
+// closures (at most MaxClosedDays each), holidays and weekdays together
+// cannot hide a window that opens at all.
+const MaxSearchDays = 2*366 + 7
+
 // NextOpenDay is the first date at or after d on which DayOpen holds,
-// looked for up to two years ahead (closures are at most MaxClosedDays
-// long each): false when there is none in that time.
+// looked for up to MaxSearchDays ahead: false when there is none in that
+// time.
 func (w *Window) NextOpenDay(d Date, country string) (Date, bool) {
-	for range 2*366 + 7 {
+	for range MaxSearchDays {
 		if w.DayOpen(d, country) {
 			return d, true
 		}
