@@ -113,6 +113,7 @@ func (c *Config) applyDefaults() {
 		if s.SMTP.Port == 0 {
 			s.SMTP.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[s.SMTP.TLS]
 		}
+		s.applyProtectDefaults()
 		if s.SMTP.Connections == 0 {
 			s.SMTP.Connections = max(c.Workers, 1) // an invalid workers is reported once, there
 		}
@@ -243,6 +244,7 @@ func (s *Sender) validate(p string, src *source, ps *Problems) {
 	if s.SMTP.Connections < 1 {
 		src.problem(ps, p+".smtp.connections", "must be at least 1")
 	}
+	s.validateProtect(p, src, ps)
 	if s.SMTP.Password != "" && s.SMTP.Username == "" {
 		src.problem(ps, p+".smtp.password", "set without smtp.username")
 	}
@@ -339,6 +341,7 @@ func (s *Sequence) validate(src *source, templatesDir string, ps *Problems) {
 		if w.From >= w.To && !src.bad["window.from"] && !src.bad["window.to"] {
 			src.problem(ps, "window", "from %s must be before to %s", w.From, w.To)
 		}
+		w.validateHolidays(src, ps)
 	}
 	seen := map[string]bool{}
 	for i, f := range s.Fields {

@@ -42,6 +42,9 @@ type Sender struct {
 	DailyLimit int    `yaml:"daily_limit"` // 0 = no cap
 	// Timezone in which the sender's day (for DailyLimit) begins; default UTC.
 	Timezone string `yaml:"timezone"`
+	DKIM     string `yaml:"dkim_selector"` // see sender_protect.go
+	Pace     *Pace  `yaml:"pace"`
+	Protect  Shield `yaml:"protect"`
 	SMTP     SMTP   `yaml:"smtp"`
 	IMAP     *IMAP  `yaml:"imap"` // nil: replies are not watched for this sender
 }
@@ -125,6 +128,11 @@ type Window struct {
 	Days []Weekday `yaml:"days"` // empty = every day
 	From TimeOfDay `yaml:"from"`
 	To   TimeOfDay `yaml:"to"` // exclusive; must be after From
+	// Holidays are country calendars whose public holidays are no window
+	// days; "prospect" reads the prospect's own (see holidays.go).
+	Holidays Holidays `yaml:"holidays"`
+	// Closed are inclusive date ranges that are no window days (closures).
+	Closed []DateRange `yaml:"closed"`
 }
 
 // Allows reports whether the window allows weekday d.

@@ -343,7 +343,7 @@ func secretPath(p string) bool {
 // yamlKeys lists the keys a config type accepts, for "did you mean" hints.
 var yamlKeys = func() map[string][]string {
 	m := map[string][]string{}
-	for _, v := range []any{Config{}, HTTP{}, Sender{}, SMTP{}, IMAP{}, Engine{}, Sequence{}, Window{}} {
+	for _, v := range []any{Config{}, HTTP{}, Sender{}, SMTP{}, IMAP{}, Engine{}, Sequence{}, Window{}, Pace{}, Shield{}} {
 		t := reflect.TypeOf(v)
 		for i := 0; i < t.NumField(); i++ {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")

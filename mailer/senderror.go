@@ -45,7 +45,33 @@ const (
 	// mailbox's problem, not the prospect's: hold the sender with backoff
 	// and charge no prospect's step for it.
 	SenderUnreachable
+	// SenderQuota: the provider says the mailbox used up its sending quota
+	// for the day (Gmail 550 5.4.5, Microsoft 365 554 5.2.0
+	// SubmissionQuotaExceededException; see limits.go). Hold the sender
+	// until its next day, like its own daily_limit; nothing was
+	// delivered, and no prospect's step fails for it.
+	SenderQuota
+	// SenderThrottled: the provider slows the mailbox down for now (Gmail
+	// 421 4.7.28 and 421 4.7.0 "try again later", Microsoft 365 432 4.3.2,
+	// 550 5.2.25x "sender throttled"). Hold the sender with backoff; no
+	// prospect's step fails for it.
+	SenderThrottled
+	// SenderBlocked: the provider has blocked the mailbox from sending
+	// (Microsoft 365 5.1.8 "bad outbound sender", 5.7.501–503, Yahoo
+	// [TSS09]): a person must act. Hold the sender until it is resumed by
+	// hand (the circuit breaker's hold); no prospect's step fails for it.
+	SenderBlocked
 )
+
+// SenderHeld reports whether k holds the sender rather than touching the
+// prospect: the kinds for which no enrollment fails or bounces.
+func (k FailKind) SenderHeld() bool {
+	switch k {
+	case SenderFault, SenderUnreachable, SenderQuota, SenderThrottled, SenderBlocked:
+		return true
+	}
+	return false
+}
 
 var failKindNames = map[FailKind]string{
 	Temporary:         "temporary",
@@ -54,6 +80,9 @@ var failKindNames = map[FailKind]string{
 	Permanent:         "permanent",
 	Ambiguous:         "ambiguous",
 	SenderUnreachable: "sender_unreachable",
+	SenderQuota:       "sender_quota",
+	SenderThrottled:   "sender_throttled",
+	SenderBlocked:     "sender_blocked",
 }
 
 func (k FailKind) String() string {
@@ -81,15 +110,23 @@ type SendError struct {
 	Enhanced string // "5.1.1", "" when absent
 	Msg      string
 	Err      error // the underlying error
+	// Limit names the provider limit the reply means (SenderQuota,
+	// SenderThrottled, SenderBlocked and some SenderFault), for logs and
+	// status: "Gmail daily sending limit". Empty otherwise.
+	Limit string
 }
 
 func (e *SendError) Error() string {
+	kind := e.Kind.String()
+	if e.Limit != "" {
+		kind += ": " + e.Limit
+	}
 	if e.Code != 0 {
 		ec := ""
 		if e.Enhanced != "" {
 			ec = e.Enhanced + " "
 		}
-		return fmt.Sprintf("smtp %s: %d %s%s (%s)", e.Stage, e.Code, ec, e.Msg, e.Kind)
+		return fmt.Sprintf("smtp %s: %d %s%s (%s)", e.Stage, e.Code, ec, e.Msg, kind)
 	}
 	return fmt.Sprintf("smtp %s: %s (%s)", e.Stage, e.Msg, e.Kind)
 }
@@ -118,6 +155,11 @@ func classify(stage string, err error) *SendError {
 		se.Msg = smtpErr.Message
 		if ec := smtpErr.EnhancedCode; ec != smtp.EnhancedCodeNotSet && ec != smtp.NoEnhancedCode {
 			se.Enhanced = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+		}
+		if l, ok := matchLimit(se.Code, se.Enhanced, se.Msg); ok {
+			// The mailbox's limit, whatever the stage: never the prospect's.
+			se.Kind, se.Limit = l.kind, l.what
+			return se
 		}
 		switch {
 		case smtpErr.Code/100 != 5 && (stage == StageConnect || stage == StageAuth):

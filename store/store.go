@@ -197,6 +197,17 @@ const (
 	HoldReauth      = "reauth"      // its OAuth2 grant was revoked; until drip mailbox connect
 )
 
+// Planned is an active enrollment's next planned send (its NextSendAt).
+type Planned struct {
+	Sender   string // "" = the default sender
+	Sequence string
+	LastStep int
+	At       time.Time
+	// RecipientDomain is the domain of the prospect's address, lower
+	// case: the forecast counts what goes to Gmail.
+	RecipientDomain string
+}
+
 // SenderHold is a sender that sends nothing until Until (R9). Every
 // instance skips its enrollments in claims while it lasts.
 type SenderHold struct {
@@ -422,6 +433,10 @@ type Store interface {
 	// SenderHoldClear ends the sender's hold if it is of one of reasons
 	// (any reason when none is given).
 	SenderHoldClear(ctx context.Context, sender string, reasons ...string) error
+	// EnrollmentsPlanned lists the active enrollments whose next send is
+	// planned before until, past-due ones included, by sender and time: the
+	// demand side of a sender's capacity forecast.
+	EnrollmentsPlanned(ctx context.Context, until time.Time) ([]Planned, error)
 
 	// Sends.
 	// SendsStart gates a batch of attempts (see SendStart). errs[i] is nil on

@@ -16,17 +16,18 @@ func init() {
 		args:    "[flags]",
 		summary: "validate the configuration, sequences and templates (every step renders with sample data)",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			withDNS := fs.Bool("dns", false, "also look up each sender domain's SPF, DKIM, DMARC and MX (server: $DRIP_DNS_SERVER, else /etc/resolv.conf)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
 				}
-				return runCheck(ctx, g)
+				return runCheck(ctx, g, *withDNS)
 			}
 		},
 	})
 }
 
-func runCheck(ctx context.Context, g *globals) error {
+func runCheck(ctx context.Context, g *globals, withDNS bool) error {
 	cfg, err := configs.Load(g.config)
 	var problems []string
 	if err != nil {
@@ -42,6 +43,12 @@ func runCheck(ctx context.Context, g *globals) error {
 		problems = append(problems, p...)
 		warnings = w
 		problems = append(problems, checkAgainstStore(ctx, cfg)...)
+		warnings = append(warnings, checkProtect(ctx, cfg)...)
+		if withDNS {
+			p, w := checkDNS(ctx, cfg, g.stdout)
+			problems = append(problems, p...)
+			warnings = append(warnings, w...)
+		}
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)

@@ -124,6 +124,7 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 		senderList = append(senderList, snd)
 	}
 	sequencer.NewStoreGauges(reg, st, clock, senderList, cfg.Engine.MetricsRefresh.Approx())
+	sequencer.NewCapacityGauges(reg, st, clock, cfg, cfg.Engine.MetricsRefresh.Approx())
 
 	eng, err := sequencer.New(sequencer.Options{
 		Store: st, Clock: clock, Sequences: seqs, Senders: senders, Owner: owner,

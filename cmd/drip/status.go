@@ -20,15 +20,19 @@ func init() {
 		args:    "[EMAIL] [flags]",
 		summary: "per sequence and step: sent, replied, bounced, unsubscribed, reply rate; with an address: its timeline",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			senders := fs.Bool("senders", false, "per sender: state (ok or why held), sends today / daily limit, due in the next 7 days against its capacity")
 			return func(ctx context.Context, args []string) error {
-				if len(args) > 1 {
-					return usagef("want at most one email address, got %d arguments", len(args))
+				if len(args) > 1 || (*senders && len(args) > 0) {
+					return usagef("want at most one email address, or --senders alone, got %d arguments", len(args))
 				}
 				c, done, err := openControl(ctx, g)
 				if err != nil {
 					return err
 				}
 				defer done()
+				if *senders {
+					return printSenders(ctx, g.stdout, c)
+				}
 				if len(args) == 1 {
 					v, err := c.ProspectView(ctx, args[0])
 					if err != nil {

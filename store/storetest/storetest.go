@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"ImportBatch", testImportBatch},
 		{"Stats", testStats},
 		{"SenderHolds", testSenderHolds},
+		{"EnrollmentsPlanned", testEnrollmentsPlanned},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,8 +83,9 @@ type queries struct {
 	InstancesDead    string `query:"instances-dead" optional:"true"`
 	InstancesForget  string `query:"instances-forget" optional:"true"`
 	// SQLite's only (see importInsert).
-	ImportProspectIDs string `query:"import-prospect-ids" optional:"true"`
-	SenderHoldSet     string `query:"sender-hold-set"`
-	SenderHolds       string `query:"sender-holds"`
-	SenderHoldClear   string `query:"sender-hold-clear"`
+	ImportProspectIDs  string `query:"import-prospect-ids" optional:"true"`
+	SenderHoldSet      string `query:"sender-hold-set"`
+	SenderHolds        string `query:"sender-holds"`
+	SenderHoldClear    string `query:"sender-hold-clear"`
+	EnrollmentsPlanned string `query:"enrollments-planned"`
 }

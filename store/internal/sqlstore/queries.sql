@@ -472,3 +472,13 @@ SELECT sender, reason, until, since, detail FROM sender_holds WHERE until > $1 O
 
 -- name: sender-hold-clear
 DELETE FROM sender_holds WHERE sender = $1 AND ($2 = '[]' OR reason IN {{texts "$2"}})
+
+-- ---------------------------------------------------------------- capacity
+
+-- name: enrollments-planned
+-- The next planned send of every active enrollment before $1 (past-due
+-- ones too), for the capacity forecast; the due index serves the range.
+SELECT e.sender, e.sequence, e.last_step, e.next_send_at, p.email_norm
+FROM enrollments e {{dueIndex}} JOIN prospects p ON p.id = e.prospect_id
+WHERE e.state = 'active' AND e.next_send_at < $1
+ORDER BY e.sender, e.next_send_at

@@ -1,0 +1,78 @@
+package sequencer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/store"
+)
+
+// SenderView is one sender as drip status --senders shows it.
+type SenderView struct {
+	Name       string
+	State      string    // "ok", or the reason it is held (store.Hold*)
+	HeldUntil  time.Time // zero when not held
+	HoldDetail string
+	SentToday  int
+	DailyLimit int // 0 = none
+	Pace       string
+	Capacity   SenderCapacity
+}
+
+// SendersView is every configured sender's state, today's sends and its
+// capacity forecast for the next week, and the busiest planned day to
+// Gmail of each sending domain.
+func (c *Control) SendersView(ctx context.Context) ([]SenderView, []GmailVolume, error) {
+	now := c.now()
+	holds, err := c.Store.SenderHolds(ctx, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	byName := map[string]store.SenderHold{}
+	heldUntil := map[string]time.Time{}
+	for _, h := range holds {
+		byName[h.Sender], heldUntil[h.Sender] = h, h.Until
+	}
+	sent := map[string]int{}
+	for i := range c.Config.Senders {
+		s := &c.Config.Senders[i]
+		n, err := c.Store.SenderDailyUsed(ctx, s.Name, now.In(senderLoc(s)).Format(time.DateOnly))
+		if err != nil {
+			return nil, nil, err
+		}
+		sent[s.Name] = n
+	}
+	planned, err := c.Store.EnrollmentsPlanned(ctx, now.Add(DefaultHorizon))
+	if err != nil {
+		return nil, nil, err
+	}
+	caps, vols := Forecast(CapacityParams{Config: c.Config, Planned: planned, Now: now, SentToday: sent, HeldUntil: heldUntil})
+	out := make([]SenderView, len(c.Config.Senders))
+	for i := range c.Config.Senders {
+		s := &c.Config.Senders[i]
+		v := SenderView{Name: s.Name, State: "ok", SentToday: sent[s.Name], DailyLimit: s.DailyLimit,
+			Pace: s.Pace.String(), Capacity: caps[i]}
+		if h, ok := byName[s.Name]; ok {
+			v.State, v.HeldUntil, v.HoldDetail = h.Reason, h.Until, h.Detail
+		}
+		out[i] = v
+	}
+	return out, vols, nil
+}
+
+// CapacityAdvice is the line drip check and drip status print for a
+// sender that has more due than it can send, with the ways out.
+func CapacityAdvice(s *configs.Sender, c SenderCapacity) string {
+	return fmt.Sprintf("sender %s: %d sends due in the next 7 days, but its window, pace and daily limit allow %d: "+
+		"they will go out late; widen the sequence's window, add a sender, or lengthen the interval", s.Name, c.Due, c.Capacity)
+}
+
+// GmailAdvice is the warning for a sending domain near Gmail's bulk
+// threshold.
+func GmailAdvice(v GmailVolume) string {
+	return fmt.Sprintf("domain %s: %d messages planned to gmail.com/googlemail.com on %s, near Gmail's %d a day: "+
+		"from there Gmail holds the domain to its bulk-sender rules (SPF, DKIM, DMARC, one-click unsubscribe; run drip check --dns)",
+		v.Domain, v.Planned, v.Day, GmailBulkThreshold)
+}
