@@ -1,0 +1,177 @@
+package inbound
+
+import (
+	"testing"
+	"time"
+)
+
+// Reference days the phrasings are read against.
+var (
+	rome   = mustZone("Europe/Rome")
+	warsaw = mustZone("Europe/Warsaw")
+	// Monday 3 August 2026, mid-morning in Rome: the Italian August.
+	summer = time.Date(2026, 8, 3, 10, 0, 0, 0, rome)
+	// Monday 28 December 2026: the return dates lie in next year.
+	winter = time.Date(2026, 12, 28, 10, 0, 0, 0, warsaw)
+	// Monday 1 February 2027: "Monday 8th" exists in this month.
+	february = time.Date(2027, 2, 1, 9, 0, 0, 0, time.UTC)
+)
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+type returnCase struct {
+	text string
+	sent time.Time
+	want string // YYYY-MM-DD of the first day back, "" for no deferral
+}
+
+var returnCases = map[string][]returnCase{
+	"it": {
+		{"Rientrerò il 12 gennaio", winter, "2027-01-12"},
+		{"Sono assente fino al 15/08 con accesso limitato alla posta.", summer, "2026-08-16"},
+		{"Sarò fuori ufficio dal 1 al 21 agosto.", summer, "2026-08-22"},
+		{"Rientrerò in ufficio lunedì 24 agosto.", summer, "2026-08-24"},
+		{"Sarò di nuovo in ufficio a partire dal 17.08.2026", summer, "2026-08-17"},
+		{"Sono in ferie fino a venerdì 14 agosto compreso.", summer, "2026-08-15"},
+		{"Rientro previsto: 18/08/2026.", summer, "2026-08-18"},
+		{"Sono fuori sede, torno domani.", summer, "2026-08-04"},
+		{"In ferie dal 10 al 14 agosto, rientro il 17 agosto.", summer, "2026-08-17"},
+		{"Sono assente fino al 31 luglio.", summer, ""}, // stale: in the past
+		{"Grazie per il messaggio, risponderò al più presto.", summer, ""},
+	},
+	"pl": {
+		{"Będę w biurze od 7 stycznia.", winter, "2027-01-07"},
+		{"Jestem nieobecny do 15.08.2027", summer, "2027-08-16"},
+		{"Jestem na urlopie do 14 sierpnia.", summer, "2026-08-15"},
+		{"Wracam 17 sierpnia.", summer, "2026-08-17"},
+		{"Powrót do biura: 17.08.2026", summer, "2026-08-17"},
+		{"Przebywam na urlopie w dniach 3-14.08.2026.", summer, "2026-08-15"},
+		{"Nie ma mnie w biurze do poniedziałku 10 sierpnia.", summer, "2026-08-11"},
+		{"Będę dostępny ponownie od poniedziałku.", summer, "2026-08-10"},
+		{"Wracam jutro.", summer, "2026-08-04"},
+		{"Urlop do 20 lipca.", summer, ""}, // in the past
+	},
+	"en": {
+		{"I am out of the office and will be back on Monday 8th.", february, "2027-02-08"},
+		{"I'm out of the office until August 14.", summer, "2026-08-15"},
+		{"I will return on 17 August 2026.", summer, "2026-08-17"},
+		{"I am on vacation from August 3rd to August 14th, returning Monday, August 17th.", summer, "2026-08-17"},
+		{"I'll be back in the office on 08/17/2026.", summer, "2026-08-17"},
+		{"Back next week.", summer, "2026-08-10"},
+		{"I am away until the 14th.", summer, "2026-08-15"},
+		{"I'm out of office with limited access to email through Friday, August 14.", summer, "2026-08-15"},
+		{"I will be back tomorrow.", summer, "2026-08-04"},
+		{"I'm away for the holidays and will be back on January 4th.", winter, "2027-01-04"},
+		{"I will get back to you after 15 August.", summer, "2026-08-16"},
+		{"I was out until 1 August.", summer, ""}, // in the past
+	},
+	"de": {
+		{"Ich bin bis einschließlich 12.01. abwesend.", winter, "2027-01-13"},
+		{"Ich bin bis zum 14.08.2026 nicht im Büro.", summer, "2026-08-15"},
+		{"Ab dem 17.08. bin ich wieder erreichbar.", summer, "2026-08-17"},
+		{"Ich befinde mich vom 03.08. bis 14.08. im Urlaub.", summer, "2026-08-15"},
+		{"Am Montag, den 17. August bin ich wieder im Büro.", summer, "2026-08-17"},
+		{"Ich bin ab morgen wieder da.", summer, "2026-08-04"},
+		{"Abwesend: 03.08.–14.08.2026", summer, "2026-08-15"},
+		{"Zurück am 17. August.", summer, "2026-08-17"},
+		{"Ich bin nächste Woche wieder im Büro.", summer, "2026-08-10"},
+		{"Ich war bis 31.07. im Urlaub.", summer, ""}, // in the past
+	},
+	"fr": {
+		{"Je serai de retour le 24 août.", summer, "2026-08-24"},
+		{"Je suis absent jusqu'au 14 août inclus.", summer, "2026-08-15"},
+		{"Je suis en congés du 3 au 14 août.", summer, "2026-08-15"},
+		{"Absente jusqu'au vendredi 14/08, je reviendrai le lundi 17/08.", summer, "2026-08-17"},
+		{"Je reprendrai mon poste le 1er septembre.", summer, "2026-09-01"},
+		{"De retour lundi.", summer, "2026-08-10"},
+		{"Je serai de retour demain.", summer, "2026-08-04"},
+		{"Je serai absent jusqu’au 3 janvier 2027.", winter, "2027-01-04"},
+		{"Je serai de retour la semaine prochaine.", summer, "2026-08-10"},
+		{"J'étais absent jusqu'au 2 août.", summer, ""}, // back today: nothing to defer
+	},
+	"es": {
+		{"Estaré fuera de la oficina hasta el 14 de agosto.", summer, "2026-08-15"},
+		{"Estaré de vuelta el 17 de agosto.", summer, "2026-08-17"},
+		{"Me reincorporaré el lunes 17 de agosto de 2026.", summer, "2026-08-17"},
+		{"Estoy de vacaciones del 3 al 14 de agosto.", summer, "2026-08-15"},
+		{"Regreso el 17/08.", summer, "2026-08-17"},
+		{"Volveré mañana.", summer, "2026-08-04"},
+		{"Estaré ausente hasta el viernes.", summer, "2026-08-08"},
+		{"Estaré de vuelta el 7 de enero.", winter, "2027-01-07"},
+		{"Vuelvo la próxima semana.", summer, "2026-08-10"},
+		{"Estuve fuera hasta el 30 de julio.", summer, ""}, // in the past
+	},
+}
+
+func TestReturnDatePhrasings(t *testing.T) {
+	for lang, cases := range returnCases {
+		if len(cases) < 8 {
+			t.Errorf("%s: only %d phrasings", lang, len(cases))
+		}
+		for _, c := range cases {
+			at, text, ok := ReturnDate(c.text, c.sent, c.sent.Location())
+			got := ""
+			if ok {
+				got = at.Format("2006-01-02")
+				if h, m, _ := at.Clock(); h != 0 || m != 0 || at.Location() != c.sent.Location() {
+					t.Errorf("%s %q: return %v is not midnight in %v", lang, c.text, at, c.sent.Location())
+				}
+				if text == "" {
+					t.Errorf("%s %q: no source text", lang, c.text)
+				}
+			}
+			if got != c.want {
+				t.Errorf("%s %q (sent %s): got %q (from %q), want %q", lang, c.text, c.sent.Format("2006-01-02"), got, text, c.want)
+			}
+		}
+	}
+}
+
+// The day of the message is the day in the prospect's zone: a Sunday-night
+// message in UTC is already Monday in Rome, and "tomorrow" is Tuesday.
+func TestReturnDateReadsTheProspectsZone(t *testing.T) {
+	sent := time.Date(2026, 8, 2, 23, 30, 0, 0, time.UTC)
+	at, _, ok := ReturnDate("Sono fuori ufficio, torno domani.", sent, rome)
+	if !ok || at.Format("2006-01-02") != "2026-08-04" || at.Location() != rome {
+		t.Errorf("in Rome: got %v %v, want 2026-08-04 midnight Rome", at, ok)
+	}
+	at, _, ok = ReturnDate("Sono fuori ufficio, torno domani.", sent, time.UTC)
+	if !ok || at.Format("2006-01-02") != "2026-08-03" {
+		t.Errorf("in UTC: got %v %v, want 2026-08-03", at, ok)
+	}
+}
+
+// The sentence the date came from is returned as written (for the
+// timeline), and an explicit return beats an "until" in another sentence.
+func TestReturnDateSourceText(t *testing.T) {
+	text := "Thank you for your message.\n\nI am out of the office until Friday, August 14.\nI will be back in the office on Monday, August 17. For urgent matters call the desk."
+	at, src, ok := ReturnDate(text, summer, rome)
+	if !ok || at.Format("2006-01-02") != "2026-08-17" {
+		t.Fatalf("got %v %v", at, ok)
+	}
+	if want := "I will be back in the office on Monday, August 17."; src != want {
+		t.Errorf("source %q, want %q", src, want)
+	}
+}
+
+func TestReturnDateIgnoresNumbersThatAreNotDates(t *testing.T) {
+	for _, text := range []string{
+		"Back at 12:30, call +49 361 1111 2222 or 0221-12-34.",
+		"Version 2.14.08 released; I will return to this.",
+		"Sent: Monday, 3 August 2026 09:14",
+		"",
+	} {
+		if at, src, ok := ReturnDate(text, summer, rome); ok {
+			t.Errorf("%q: got %v from %q, want none", text, at, src)
+		}
+	}
+	if _, _, ok := ReturnDate("back on 17 August", time.Time{}, rome); ok {
+		t.Error("no Date: want none")
+	}
+}
