@@ -57,6 +57,16 @@ var leftPhrases = []string{
 	"dejo la empresa", "ha abandonado la empresa", "ya no presta servicios", "ya no colabora",
 }
 
+// leftPatterns catch the departures whose words a date or a name splits:
+// "hat das Unternehmen zum 31.07. verlassen", "left Acme in July".
+var leftPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`\b(?:hat|habe|haben) (?:das|unser|unsere) (?:unternehmen|firma|haus)\b.{0,40}\bverlassen`),
+	regexp.MustCompile(`\b(?:has|have) left (?:the company|the firm|[a-z0-9&.-]+(?: [a-z0-9&.-]+)?) (?:on|in|as of|at the end of)\b`),
+	regexp.MustCompile(`\b(?:ha|ho) lasciato (?:l'azienda|la societa|la nostra azienda)\b`),
+	regexp.MustCompile(`\b(?:a|ai) quitte (?:la societe|l'entreprise|notre societe|notre entreprise)\b`),
+	regexp.MustCompile(`\b(?:odszedl|odeszla|odszedlem|odeszlam) z (?:firmy|naszej firmy|pracy)\b`),
+}
+
 // successorCues introduce who to write to instead.
 var successorCues = []string{
 	"contact", "write to", "reach out to", "successor", "replacement", "replaced by", "taken over", "took over",
@@ -87,7 +97,7 @@ func LeftCompany(text, from string) (Departure, bool) {
 	sents := sentences(text)
 	at := -1
 	for i, s := range sents {
-		if containsAny(fold(s), leftPhrases) != "" {
+		if f := fold(s); containsAny(f, leftPhrases) != "" || matchesAny(f, leftPatterns) {
 			at = i
 			break
 		}
@@ -275,4 +285,13 @@ func leadingName(s string) string {
 		return ""
 	}
 	return strings.Join(name, " ")
+}
+
+func matchesAny(s string, res []*regexp.Regexp) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }

@@ -27,10 +27,11 @@ import (
 //
 // Dates without a year, weekdays ("back on Monday", "back on Monday 8th"),
 // "tomorrow" and "next week" are read against the day the message was
-// written in the zone given. A year-less date more than two months before
-// that day is read as next year's ("back on 7 January" written on 28
-// December), a nearer one stays in the past (a stale out-of-office), and a
-// return that is not after that day defers nothing.
+// written in the zone given. A year-less date already past that day is
+// next year's when that is at most 200 days ahead ("back on 7 January"
+// written on 28 December), else it stays in the past (an out-of-office
+// "until 1 May" still on in August is stale), and a return that is not
+// after that day defers nothing.
 //
 // A maintained parser (github.com/markusmobius/go-dateparser v1.4.7) was
 // measured first; see the commit that added this file for why it is not
@@ -486,8 +487,10 @@ func civil(y, m, d int) (time.Time, bool) {
 	return t, t.Day() == d
 }
 
-// withYear resolves d.m (and year y, 0 when not given) against today: a
-// year-less date more than two months back is next year's.
+// withYear resolves d.m (and year y, 0 when not given) against today. A
+// year-less date already past is next year's when that lies within
+// rolloverAhead ("back on 7 January" written on 28 December); otherwise it
+// stays in the past ("until 1 May" still on in August is stale).
 func withYear(d, m, y int, today time.Time) (time.Time, bool) {
 	if y != 0 {
 		return civil(y, m, d)
@@ -496,11 +499,16 @@ func withYear(d, m, y int, today time.Time) (time.Time, bool) {
 	if !ok && m == 2 && d == 29 {
 		return civil(today.Year()+1, m, d)
 	}
-	if ok && t.Before(today.AddDate(0, -2, 0)) {
-		return civil(today.Year()+1, m, d)
+	if ok && t.Before(today) {
+		if next, _ := civil(today.Year()+1, m, d); next.Sub(today) <= rolloverAhead {
+			return next, true
+		}
 	}
 	return t, ok
 }
+
+// rolloverAhead: how far into next year a year-less date may be read.
+const rolloverAhead = 200 * 24 * time.Hour
 
 // weekdayAndDay is "Monday 8th": the first day numbered d after today that
 // falls on wd, within a year; else simply the next day numbered d.
