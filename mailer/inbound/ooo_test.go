@@ -69,7 +69,7 @@ var returnCases = map[string][]returnCase{
 		{"I will be back tomorrow.", summer, "2026-08-04"},
 		{"I'm away for the holidays and will be back on January 4th.", winter, "2027-01-04"},
 		{"I will get back to you after 15 August.", summer, "2026-08-16"},
-		{"I was out until 1 August.", summer, ""}, // in the past
+		{"I was out until 1 August.", summer, ""},     // in the past
 		{"I am on vacation until May 1.", summer, ""}, // stale: next May is too far to be meant
 	},
 	"de": {
