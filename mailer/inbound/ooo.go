@@ -37,6 +37,14 @@ import (
 // measured first; see the commit that added this file for why it is not
 // used.
 
+// englishRE: English words an out-of-office sentence has; with a Date
+// header from the Americas, an ambiguous 05/07 is then month first.
+var englishRE = regexp.MustCompile(`\b(?:until|through|back|return|returning|away|out of|the office|will be)\b`)
+
+// usZones are RFC 5322's obsolete zone names; Go keeps their name but
+// not their offset ("Mon, 5 Jul 2010 08:57:06 EDT").
+var usZones = map[string]bool{"EST": true, "EDT": true, "CST": true, "CDT": true, "MST": true, "MDT": true, "PST": true, "PDT": true}
+
 // maxAhead bounds how far ahead a return date may lie: anything later is
 // more likely a misread number than a return.
 const maxAhead = 400 * 24 * time.Hour
@@ -55,11 +63,14 @@ func ReturnDate(text string, sent time.Time, loc *time.Location) (time.Time, str
 		loc = sent.Location()
 	}
 	today := dayOf(sent.In(loc))
+	zone, offset := sent.Zone()
+	american := offset <= -3*3600 && offset >= -10*3600 || usZones[zone]
 	var best time.Time
 	var bestText string
 	bestCue := cueNone
 	for _, s := range sentences(text) {
-		day, cue := returnDay(fold(s), today)
+		f := fold(s)
+		day, cue := returnDay(f, today, american && englishRE.MatchString(f))
 		if cue > bestCue {
 			best, bestText, bestCue = day, s, cue
 		}
@@ -97,8 +108,8 @@ type dateMatch struct {
 // returnDay finds the return day in one folded sentence: the first date
 // with a "back" cue, else the day after the first with an "until" cue. The
 // cue says which it was (cueNone: no return date here).
-func returnDay(s string, today time.Time) (time.Time, cueKind) {
-	matches := findDates(s, today)
+func returnDay(s string, today time.Time, monthFirst bool) (time.Time, cueKind) {
+	matches := findDates(s, today, monthFirst)
 	var until *dateMatch
 	for i := range matches {
 		m := &matches[i]
@@ -357,7 +368,7 @@ func sortByLengthDesc(list []string) {
 // findDates returns the date expressions of folded sentence s in order of
 // position, resolved against today; overlapping matches keep the most
 // specific (patterns are tried from most to least specific).
-func findDates(s string, today time.Time) []dateMatch {
+func findDates(s string, today time.Time, monthFirst bool) []dateMatch {
 	var out []dateMatch
 	taken := func(a, b int) bool {
 		for _, m := range out {
@@ -403,8 +414,8 @@ func findDates(s string, today time.Time) []dateMatch {
 			continue // part of a longer number, a time or a phone number
 		}
 		d, mo := a, b
-		if b > 12 && a <= 12 {
-			d, mo = b, a // US order, unambiguous
+		if b > 12 && a <= 12 || monthFirst && b <= 12 && s[g[4]:g[5]] == "/" {
+			d, mo = b, a // US order: unambiguous, or an English message from the Americas
 		}
 		day, ok := withYear(d, mo, y, today)
 		add(start, end, day, ok)

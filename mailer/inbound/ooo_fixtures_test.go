@@ -53,17 +53,18 @@ func TestOutOfOfficeFixtures(t *testing.T) {
 		}
 		t.Logf("%s: return dates %d/%d (%.1f%%), left recognised %d/%d, successors %d/%d, false left %d",
 			dir, s.datesOK, s.dates, pct(s.datesOK, s.dates), s.leftOK, s.left, s.successOK, s.successors, s.falseLeft)
-		if s.dates == 0 || s.left == 0 {
-			t.Fatalf("%s: the set has no out-of-office or no left messages", dir)
-		}
-		if dir == oooFixtureDirs()[0] && (s.dates < 40 || s.left < 15) {
+		if own := dir == oooFixtureDirs()[0]; own && (s.dates < 40 || s.left < 15) {
 			t.Errorf("%s: %d out-of-office and %d left messages, want at least 40 and 15", dir, s.dates, s.left)
 		}
-		if share := float64(s.datesOK) / float64(s.dates); share < oooDateFloor {
-			t.Errorf("%s: return dates right %.3f, below the floor %.2f", dir, share, oooDateFloor)
+		if s.dates > 0 {
+			if share := float64(s.datesOK) / float64(s.dates); share < oooDateFloor {
+				t.Errorf("%s: return dates right %.3f, below the floor %.2f", dir, share, oooDateFloor)
+			}
 		}
-		if share := float64(s.leftOK) / float64(s.left); share < oooLeftFloor {
-			t.Errorf("%s: left recognised %.3f, below the floor %.2f", dir, share, oooLeftFloor)
+		if s.left > 0 {
+			if share := float64(s.leftOK) / float64(s.left); share < oooLeftFloor {
+				t.Errorf("%s: left recognised %.3f, below the floor %.2f", dir, share, oooLeftFloor)
+			}
 		}
 		if s.successors > 0 {
 			if share := float64(s.successOK) / float64(s.successors); share < oooSuccessorFloor {

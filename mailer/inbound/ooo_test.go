@@ -176,3 +176,19 @@ func TestReturnDateIgnoresNumbersThatAreNotDates(t *testing.T) {
 		t.Error("no Date: want none")
 	}
 }
+
+// An ambiguous 05/07 is day first, except in an English message whose Date
+// header comes from the Americas (a US out-of-office means 7 May).
+func TestReturnDateMonthFirstFromTheAmericas(t *testing.T) {
+	newYork := mustZone("America/New_York")
+	text := "I am away until 05/07/2026 and unable to read your message."
+	if at, _, ok := ReturnDate(text, time.Date(2026, 7, 1, 9, 0, 0, 0, rome), rome); !ok || at.Format("2006-01-02") != "2026-07-06" {
+		t.Errorf("from Rome: got %v %v, want 2026-07-06 (until 5 July)", at, ok)
+	}
+	if at, _, ok := ReturnDate(text, time.Date(2026, 5, 1, 9, 0, 0, 0, newYork), newYork); !ok || at.Format("2006-01-02") != "2026-05-08" {
+		t.Errorf("from New York: got %v %v, want 2026-05-08 (until 7 May)", at, ok)
+	}
+	if at, _, ok := ReturnDate("Estaré fuera hasta el 05/07/2026.", time.Date(2026, 7, 1, 9, 0, 0, 0, mustZone("America/Mexico_City")), nil); !ok || at.Format("2006-01-02") != "2026-07-06" {
+		t.Errorf("Spanish from Mexico: got %v %v, want 2026-07-06 (day first)", at, ok)
+	}
+}
