@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -166,6 +167,9 @@ func TestReturnDateIgnoresNumbersThatAreNotDates(t *testing.T) {
 		"Back at 12:30, call +49 361 1111 2222 or 0221-12-34.",
 		"Version 2.14.08 released; I will return to this.",
 		"Sent: Monday, 3 August 2026 09:14",
+		"Our office hours are Monday to Friday, 9:00-17:00.",
+		"Orari di apertura: da lunedì a venerdì.",
+		"Unser Büro ist von Montag bis Freitag besetzt.",
 		"",
 	} {
 		if at, src, ok := ReturnDate(text, summer, rome); ok {
@@ -190,5 +194,21 @@ func TestReturnDateMonthFirstFromTheAmericas(t *testing.T) {
 	}
 	if at, _, ok := ReturnDate("Estaré fuera hasta el 05/07/2026.", time.Date(2026, 7, 1, 9, 0, 0, 0, mustZone("America/Mexico_City")), nil); !ok || at.Format("2006-01-02") != "2026-07-06" {
 		t.Errorf("Spanish from Mexico: got %v %v, want 2026-07-06 (day first)", at, ok)
+	}
+}
+
+// BenchmarkReturnDate: a typical bilingual out-of-office, and a long
+// message (500 lines of text) to bound the worst case.
+func BenchmarkReturnDate(b *testing.B) {
+	typical := "Vielen Dank für Ihre Nachricht.\nIch bin vom 03.08. bis 14.08.2026 im Urlaub und ab dem 17.08. wieder im Büro.\n\n" +
+		"Thank you for your message. I am out of the office until Friday, August 14 and will be back on Monday, August 17.\n\n" +
+		"Mit freundlichen Grüßen\nHannah Möller\nTel. +49 361 1111 2222"
+	long := strings.Repeat("Please find the figures for 2025 attached, 12.5% up on the 3 sites; call 0221 123 456 on Monday.\n", 500)
+	for _, c := range []struct{ name, text string }{{"typical", typical}, {"long", long}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				ReturnDate(c.text, summer, rome)
+			}
+		})
 	}
 }
