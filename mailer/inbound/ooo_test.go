@@ -44,6 +44,8 @@ var returnCases = map[string][]returnCase{
 		{"Sono fuori sede, torno domani.", summer, "2026-08-04"},
 		{"In ferie dal 10 al 14 agosto, rientro il 17 agosto.", summer, "2026-08-17"},
 		{"Sono assente fino al 31 luglio.", summer, ""}, // stale: in the past
+		{"Rientro: lunedì 24/08.", summer, "2026-08-24"},
+		{"Ferie dal 3 al 14 agosto compresi.", summer, "2026-08-15"},
 		{"Grazie per il messaggio, risponderò al più presto.", summer, ""},
 	},
 	"pl": {
@@ -57,6 +59,8 @@ var returnCases = map[string][]returnCase{
 		{"Będę dostępny ponownie od poniedziałku.", summer, "2026-08-10"},
 		{"Wracam jutro.", summer, "2026-08-04"},
 		{"Urlop do 20 lipca.", summer, ""}, // in the past
+		{"Urlop: 03.08–14.08.", summer, "2026-08-15"},
+		{"Jestem na urlopie od 3 do 14 sierpnia.", summer, "2026-08-15"},
 	},
 	"en": {
 		{"I am out of the office and will be back on Monday 8th.", february, "2027-02-08"},
@@ -70,7 +74,11 @@ var returnCases = map[string][]returnCase{
 		{"I will be back tomorrow.", summer, "2026-08-04"},
 		{"I'm away for the holidays and will be back on January 4th.", winter, "2027-01-04"},
 		{"I will get back to you after 15 August.", summer, "2026-08-16"},
-		{"I was out until 1 August.", summer, ""},     // in the past
+		{"I was out until 1 August.", summer, ""}, // in the past
+		{"I will be out of the office from Monday 3 August to Friday 14 August inclusive.", summer, "2026-08-15"},
+		{"I am OOO until 8/14, back at 9:00 on the 17th.", summer, "2026-08-17"},
+		{"Returning on the 17th.", summer, "2026-08-17"},
+		{"Out of office until further notice.", summer, ""},
 		{"I am on vacation until May 1.", summer, ""}, // stale: next May is too far to be meant
 	},
 	"de": {
@@ -84,6 +92,8 @@ var returnCases = map[string][]returnCase{
 		{"Zurück am 17. August.", summer, "2026-08-17"},
 		{"Ich bin nächste Woche wieder im Büro.", summer, "2026-08-10"},
 		{"Ich war bis 31.07. im Urlaub.", summer, ""}, // in the past
+		{"Ich bin vom 3. bis 14. August nicht im Haus.", summer, "2026-08-15"},
+		{"Ich bin ab dem 17. August wieder für Sie da.", summer, "2026-08-17"},
 	},
 	"fr": {
 		{"Je serai de retour le 24 août.", summer, "2026-08-24"},
@@ -96,6 +106,7 @@ var returnCases = map[string][]returnCase{
 		{"Je serai absent jusqu’au 3 janvier 2027.", winter, "2027-01-04"},
 		{"Je serai de retour la semaine prochaine.", summer, "2026-08-10"},
 		{"J'étais absent jusqu'au 2 août.", summer, ""}, // back today: nothing to defer
+		{"Absent du 3 au 14/08.", summer, "2026-08-15"},
 	},
 	"es": {
 		{"Estaré fuera de la oficina hasta el 14 de agosto.", summer, "2026-08-15"},
@@ -108,6 +119,7 @@ var returnCases = map[string][]returnCase{
 		{"Estaré de vuelta el 7 de enero.", winter, "2027-01-07"},
 		{"Vuelvo la próxima semana.", summer, "2026-08-10"},
 		{"Estuve fuera hasta el 30 de julio.", summer, ""}, // in the past
+		{"De vacaciones del 3 al 14 de agosto, ambos incluidos.", summer, "2026-08-15"},
 	},
 }
 
