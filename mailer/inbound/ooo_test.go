@@ -224,3 +224,43 @@ func BenchmarkReturnDate(b *testing.B) {
 		})
 	}
 }
+
+// Classify reads the return date from an HTML-only Outlook auto-reply,
+// not from the quoted original's dates, and leaves Left unset.
+func TestClassifyReadsReturnDateFromHTML(t *testing.T) {
+	raw := "From: Giulia Bianchi <giulia@officine.example>\r\n" +
+		"To: Maria Rossi <maria.rossi@drip.example>\r\n" +
+		"Subject: Risposta automatica: Preventivo\r\n" +
+		"Date: Mon, 03 Aug 2026 09:20:11 +0200\r\n" +
+		"Auto-Submitted: auto-replied\r\n" +
+		"Content-Type: text/html; charset=utf-8\r\n\r\n" +
+		"<html><body><p>Buongiorno,</p><p>sono assente fino al 21/08 con accesso limitato alla posta.</p>" +
+		"<div id=\"divRplyFwdMsg\"><b>Da:</b> Maria Rossi<br><b>Inviato:</b> lunedì 3 agosto 2026 09:14<br>" +
+		"Rientro dalla fiera il 31/08, la richiamo.</div></body></html>\r\n"
+	m, err := Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Classify(m, []string{"maria.rossi@drip.example"})
+	if res.Kind != AutoReply || res.Return.Format("2006-01-02") != "2026-08-22" || res.Left {
+		t.Fatalf("kind %s return %v left %v (%q)", res.Kind, res.Return, res.Left, res.ReturnText)
+	}
+	if want := "sono assente fino al 21/08 con accesso limitato alla posta."; res.ReturnText != want {
+		t.Errorf("ReturnText %q, want %q", res.ReturnText, want)
+	}
+	at, _, ok := ReturnDateOf(m, mustZone("America/New_York"))
+	if !ok || at.Format("2006-01-02 15:04 MST") != "2026-08-22 00:00 EDT" {
+		t.Errorf("ReturnDateOf in New York: %v %v", at, ok)
+	}
+}
+
+// A reply from a person that mentions a date is not read for one.
+func TestClassifyReadsNoReturnDateFromAPerson(t *testing.T) {
+	raw := "From: Giulia Bianchi <giulia@officine.example>\r\nTo: maria.rossi@drip.example\r\n" +
+		"Subject: Re: Preventivo\r\nDate: Mon, 03 Aug 2026 09:20:11 +0200\r\n\r\n" +
+		"Sono in ferie fino al 21/08, ne parliamo al rientro.\r\n"
+	m, _ := Parse([]byte(raw))
+	if res := Classify(m, nil); res.Kind != Reply || !res.Return.IsZero() || res.Left {
+		t.Errorf("kind %s return %v left %v", res.Kind, res.Return, res.Left)
+	}
+}
