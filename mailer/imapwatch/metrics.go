@@ -11,10 +11,12 @@ const (
 	KindUnsubscribe = "unsubscribe"
 	KindUnmatched   = "unmatched" // matched no send of ours, could not be read, or could not be classified
 	KindOwn         = "own"       // sent from one of our own addresses
+	KindDeferred    = "deferred"  // an out-of-office with a return date deferred the enrollment (R5b)
+	KindLeft        = "left"      // an auto-reply said the person left the company
 )
 
 // Kinds lists every kind label in a stable order.
-var Kinds = []string{KindReply, KindAutoReply, KindBounce, KindDelayed, KindUnsubscribe, KindUnmatched, KindOwn}
+var Kinds = []string{KindReply, KindAutoReply, KindBounce, KindDelayed, KindUnsubscribe, KindUnmatched, KindOwn, KindDeferred, KindLeft}
 
 // Metrics are the watchers' Prometheus series, registered once on the
 // Registerer passed in and shared by the watchers of every sender.
@@ -29,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		inbound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drip_inbound_messages_total",
-			Help: "Messages handled in watched mailboxes, by kind: reply, auto_reply, bounce, delayed, unsubscribe, unmatched, own.",
+			Help: "Messages handled in watched mailboxes, by kind: reply, auto_reply, bounce, delayed, unsubscribe, unmatched, own, deferred, left.",
 		}, []string{"kind"}),
 		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "drip_imap_connected",

@@ -3,6 +3,7 @@ package inbound
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-message/mail"
 )
@@ -41,6 +42,20 @@ type Result struct {
 	Detail string
 	// Key identifies the message for dedup: its Message-ID, or a hash.
 	Key string
+
+	// Return is, for an AutoReply that gives one (R5b), midnight of the
+	// first day its writer is back, read in the zone of its Date header;
+	// zero otherwise. ReturnDateOf reads it in the prospect's zone.
+	Return time.Time
+	// ReturnText is the sentence Return came from, one line, for the
+	// timeline's deferred entry.
+	ReturnText string
+	// Left: an AutoReply saying the person left the company (never set
+	// together with Return). Successor is who took over, when named;
+	// LeftText the sentence that said so.
+	Left      bool
+	LeftText  string
+	Successor Successor
 }
 
 // Classify decides what m is. ownAddresses are our sender addresses (bare or
@@ -65,6 +80,7 @@ func Classify(m *Message, ownAddresses []string) Result {
 	}
 	if reason := autoReplyReason(m); reason != "" {
 		res.Kind, res.Detail = AutoReply, reason
+		readAbsence(m, &res)
 		return res
 	}
 	if phrase, where := stopRequest(m); phrase != "" {
@@ -114,4 +130,33 @@ func addressSet(addrs []string) map[string]bool {
 		}
 	}
 	return set
+}
+
+// readAbsence fills what an auto-reply says about its writer's absence:
+// a return date, else whether they left the company and who took over.
+func readAbsence(m *Message, res *Result) {
+	text := absenceText(m)
+	if at, src, ok := ReturnDate(text, m.Date, nil); ok {
+		res.Return, res.ReturnText = at, src
+		return
+	}
+	if d, ok := LeftCompany(text, m.From); ok {
+		res.Left, res.LeftText, res.Successor = true, d.Text, d.Successor
+	}
+}
+
+// ReturnDateOf is ReturnDate on an auto-reply: its subject and its own
+// text (quotes of our message cut), read against its Date header with
+// calendar days in loc, the prospect's zone.
+func ReturnDateOf(m *Message, loc *time.Location) (time.Time, string, bool) {
+	if m == nil {
+		return time.Time{}, "", false
+	}
+	return ReturnDate(absenceText(m), m.Date, loc)
+}
+
+// absenceText is what the writer of m wrote: the subject ("Out of office
+// until 15/08") as a sentence of its own, then the new text.
+func absenceText(m *Message) string {
+	return m.Subject + "\n\n" + newText(m)
 }

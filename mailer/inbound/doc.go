@@ -39,7 +39,12 @@
 //     "Out of Office", "Risposta automatica", "Abwesenheitsnotiz",
 //     "Autoodpowiedź", ...), or Precedence bulk/junk with out-of-office
 //     wording. X-Auto-Response-Suppress alone is not enough: Outlook puts it
-//     on ordinary mail.
+//     on ordinary mail. Classify then reads what the auto-reply says about
+//     its writer (subject and new text): a return date (Result.Return and
+//     ReturnText, see ReturnDate; ReturnDateOf reads it in the prospect's
+//     zone) for rule R5b, else whether they left the company and who took
+//     over (Result.Left, LeftText, Successor; see LeftCompany). Kind stays
+//     AutoReply: deferring or ending the enrollment is the caller's call.
 //  4. Stop request. The rule, in two sentences: a message is a stop request
 //     when a stop phrase ("unsubscribe", "remove me", "cancellami", "non
 //     contattarmi", "wypisz", "abmelden", ...) appears in a subject that is
