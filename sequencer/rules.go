@@ -70,8 +70,10 @@ func Nominal(anchor time.Time, seq *configs.Sequence, loc *time.Location, k int)
 }
 
 // WindowStart is R2: the first instant at or after t whose local time in
-// loc falls on an allowed weekday within [From, To). A nil window allows
-// any time.
+// loc falls within [From, To) on a window day: an allowed weekday that is
+// no public holiday of the window's calendars (`holidays: prospect` reads
+// the country of loc's time zone) and lies in no closure. A nil window
+// allows any time.
 //
 // It does not build "day D at From" with time.Date: a From that does not
 // exist that day (skipped by a DST jump) is normalised by time.Date forwards
@@ -88,13 +90,17 @@ func WindowStart(t time.Time, w *configs.Window, loc *time.Location) time.Time {
 	if w == nil {
 		return t.In(loc)
 	}
-	// Every weekday recurs within a week, and DST changes are months
-	// apart, so a valid window always opens within these 8 days.
-	limit := t.AddDate(0, 0, 8)
+	country := ""
+	if w.UsesProspectCountry() {
+		country = configs.CountryOfZone(loc.String())
+	}
+	// Every weekday recurs within a week and closures are bounded, so a
+	// window that opens at all opens within MaxSearchDays.
+	limit := t.AddDate(0, 0, configs.MaxSearchDays+1)
 	for from := t.In(loc); from.Before(limit); {
 		_, end := from.ZoneBounds() // zero: the offset never changes again
 		clock := wallClock(from)
-		if at, ok := windowOpen(clock, w); ok {
+		if at, ok := windowOpen(clock, w, country); ok {
 			found := from.Add(at.Sub(clock))
 			if end.IsZero() || found.Before(end) {
 				return found
@@ -117,12 +123,13 @@ func wallClock(t time.Time) time.Time {
 	return t.UTC().Add(time.Duration(offset) * time.Second)
 }
 
-// windowOpen is the first wall-clock time at or after clock inside w.
-func windowOpen(clock time.Time, w *configs.Window) (time.Time, bool) {
+// windowOpen is the first wall-clock time at or after clock inside w, on
+// a window day for a prospect of country.
+func windowOpen(clock time.Time, w *configs.Window, country string) (time.Time, bool) {
 	y, m, d := clock.Date()
-	for i := range 8 {
+	for i := range configs.MaxSearchDays {
 		day := time.Date(y, m, d+i, 0, 0, 0, 0, time.UTC)
-		if !w.Allows(day.Weekday()) {
+		if !w.DayOpen(configs.DateOf(day), country) {
 			continue
 		}
 		opens := day.Add(time.Duration(w.From) * time.Minute)

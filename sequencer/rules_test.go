@@ -920,3 +920,77 @@ func mustLoad(name string) *time.Location {
 	}
 	return loc
 }
+
+// R2 with public holidays and closures, in the prospect's zone: a holiday
+// or a closed day is no window day, and the plan (next_send_at) says so.
+func TestWindowStartHolidaysAndClosures(t *testing.T) {
+	warsaw := mustLoad("Europe/Warsaw")
+	win := func(days string, holidays []string, closed ...string) *configs.Window {
+		w := mustWindow(days, "09:30", "10:30")
+		w.Holidays = holidays
+		for _, c := range closed {
+			var r configs.DateRange
+			if err := r.UnmarshalText([]byte(c)); err != nil {
+				t.Fatal(err)
+			}
+			w.Closed = append(w.Closed, r)
+		}
+		return w
+	}
+	tests := []struct {
+		name string
+		t    time.Time
+		w    *configs.Window
+		loc  *time.Location
+		want time.Time
+	}{
+		{
+			name: "Pasquetta 2027 (Easter Monday) in Italy, the day after Rome springs forward: Tuesday 09:30 CEST",
+			t:    at(rome, 2027, 3, 29, 8, 0), w: win("mon,tue,wed,thu,fri", []string{"it"}), loc: rome,
+			want: at(rome, 2027, 3, 30, 9, 30),
+		},
+		{
+			name: "Festa della Repubblica (Tue 2 June 2026): Wednesday",
+			t:    at(rome, 2026, 6, 2, 9, 0), w: win("tue,wed,thu", []string{"it"}), loc: rome,
+			want: at(rome, 2026, 6, 3, 9, 30),
+		},
+		{
+			name: "Polish Independence Day (Wed 11 Nov 2026): Thursday",
+			t:    at(warsaw, 2026, 11, 11, 9, 0), w: win("tue,wed,thu", []string{"pl"}), loc: warsaw,
+			want: at(warsaw, 2026, 11, 12, 9, 30),
+		},
+		{
+			name: "holidays: prospect, a Warsaw prospect on Boże Ciało (Thu 4 June 2026): next Tuesday",
+			t:    at(warsaw, 2026, 6, 4, 8, 0), w: win("tue,wed,thu", []string{"prospect"}), loc: warsaw,
+			want: at(warsaw, 2026, 6, 9, 9, 30),
+		},
+		{
+			name: "holidays: prospect, a Rome prospect on the same day: no Italian holiday",
+			t:    at(rome, 2026, 6, 4, 8, 0), w: win("tue,wed,thu", []string{"prospect"}), loc: rome,
+			want: at(rome, 2026, 6, 4, 9, 30),
+		},
+		{
+			name: "an August closure: the first window day after it",
+			t:    at(rome, 2026, 8, 11, 9, 0), w: win("tue,wed,thu", nil, "2026-08-10/2026-08-21"), loc: rome,
+			want: at(rome, 2026, 8, 25, 9, 30),
+		},
+		{
+			name: "a Christmas closure across the new year, both calendars too",
+			t:    at(rome, 2026, 12, 23, 11, 0), w: win("tue,wed,thu", []string{"it", "pl"}, "2026-12-24/2027-01-06"), loc: rome,
+			want: at(rome, 2027, 1, 7, 9, 30),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := sequencer.WindowStart(tt.t, tt.w, tt.loc)
+			if !got.Equal(tt.want) {
+				t.Fatalf("due %v: sent %v, want %v", tt.t.In(tt.loc), got.In(tt.loc), tt.want.In(tt.loc))
+			}
+			// The plan an enrollment shows is the same instant.
+			seq := withSeq(tradeFair(), func(s *configs.Sequence) { s.Window = tt.w; s.FirstStepAfter = configs.Span{} })
+			if plan := sequencer.Plan(active(tt.t, 0, nil), seq, tt.loc, tt.t.Add(-time.Hour)); plan == nil || !plan.Equal(tt.want) {
+				t.Fatalf("next_send_at = %v, want %v", plan, tt.want.In(tt.loc))
+			}
+		})
+	}
+}
