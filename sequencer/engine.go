@@ -573,11 +573,11 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 		e.o.Metrics.failed(FailureUnknown)
 		j.events = append(j.events, j.event(store.EventUnknown, now, j.msgID, err.Error()))
 		e.advance(j, store.SendUnknown, &now, "", "", now, nil)
-	case mailer.SenderFault, mailer.SenderUnreachable:
+	case mailer.SenderFault, mailer.SenderUnreachable, mailer.SenderQuota, mailer.SenderThrottled, mailer.SenderBlocked:
 		// The mailbox's problem, not the prospect's (R9): hold the
 		// sender; the step waits, and its attempt is taken back.
 		e.o.Metrics.failed(FailureSender)
-		h := e.senderFailed(ctx, j.snd.Config.Name, kind, err, now)
+		h := e.senderFailed(ctx, j.snd, kind, err, now)
 		s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: err.Error(), Uncount: true}, nil, store.StateActive)
 		en := j.e
 		en.LastStep = s.LastStep

@@ -82,11 +82,20 @@ func (e *Engine) hold(ctx context.Context, h store.SenderHold) {
 	}
 }
 
-// senderFailed holds the sender of a delivery its server refused or could
-// not take (mailer.SenderFault, SenderUnreachable): an unreachable server
-// with backoff from Retry.Base, doubling with each failure in a row up to
-// Retry.MaxDelay; a refused login or sender for Retry.MaxDelay.
-func (e *Engine) senderFailed(ctx context.Context, sender string, kind mailer.FailKind, cause error, now time.Time) store.SenderHold {
+// blockedFor is how long a sender its provider blocked stays held: until
+// someone looks (drip sender resume), in practice.
+const blockedFor = 100 * 365 * 24 * time.Hour
+
+// senderFailed holds the sender of a delivery that failed for the
+// mailbox's sake, not the prospect's (FailKind.SenderHeld):
+//   - unreachable server, provider throttling: backoff from Retry.Base,
+//     doubling with each failed round, up to Retry.MaxDelay;
+//   - daily quota of the provider: until the sender's next day;
+//   - blocked by the provider: until drip sender resume;
+//   - refused login or sender address: Retry.MaxDelay (a revoked OAuth2
+//     grant: the same, as reauth).
+func (e *Engine) senderFailed(ctx context.Context, snd *Sender, kind mailer.FailKind, cause error, now time.Time) store.SenderHold {
+	sender := snd.Config.Name
 	if h, held := e.heldNow(sender, now); held && h.Reason != store.HoldDailyLimit {
 		// The other sends in flight when the first failed: one outage,
 		// one step of backoff.
@@ -96,7 +105,7 @@ func (e *Engine) senderFailed(ctx context.Context, sender string, kind mailer.Fa
 	switch {
 	case errors.Is(cause, mailer.ErrReauthNeeded):
 		h.Reason, h.Until = store.HoldReauth, now.Add(e.o.Retry.MaxDelay)
-	case kind == mailer.SenderUnreachable:
+	case kind == mailer.SenderUnreachable || kind == mailer.SenderThrottled:
 		e.mu.Lock()
 		e.failing[sender]++
 		n := e.failing[sender]
@@ -106,6 +115,13 @@ func (e *Engine) senderFailed(ctx context.Context, sender string, kind mailer.Fa
 			d *= 2
 		}
 		h.Reason, h.Until = store.HoldUnreachable, now.Add(min(d, e.o.Retry.MaxDelay))
+		if kind == mailer.SenderThrottled {
+			h.Reason = store.HoldThrottled
+		}
+	case kind == mailer.SenderQuota:
+		h.Reason, h.Until = store.HoldDailyLimit, nextDay(now, snd.Location)
+	case kind == mailer.SenderBlocked:
+		h.Reason, h.Until = store.HoldBreaker, now.Add(blockedFor)
 	default:
 		h.Reason, h.Until = store.HoldAuth, now.Add(e.o.Retry.MaxDelay)
 	}

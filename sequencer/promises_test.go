@@ -498,3 +498,57 @@ func TestNothingSentOutsideTheWindowOnACompressedClock(t *testing.T) {
 		})
 	}
 }
+
+// Issue 13: a provider's "this mailbox is over its limit" reply holds the
+// sender as documented and never fails or bounces the prospect; once the
+// provider accepts again, every step goes out once.
+func TestProviderLimitRepliesHoldTheSender(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  smtptest.Fault
+		reason string
+		wait   time.Duration // past the hold
+	}{
+		{"Gmail daily limit after DATA", smtptest.Fault{Stage: smtptest.AtDot, Code: 550, Enhanced: [3]int{5, 4, 5}, Text: "Daily user sending limit exceeded."},
+			store.HoldDailyLimit, 24 * time.Hour},
+		{"Microsoft 365 submission quota after DATA", smtptest.Fault{Stage: smtptest.AtDot, Code: 554, Enhanced: [3]int{5, 2, 0},
+			Text: "STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message"}, store.HoldDailyLimit, 24 * time.Hour},
+		{"Gmail unusual rate at RCPT", smtptest.Fault{Stage: smtptest.AtRcpt, Code: 421, Enhanced: [3]int{4, 7, 28}, Text: "Our system has detected an unusual rate of unsolicited mail. - gsmtp"},
+			store.HoldThrottled, 2 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := testrig.Open(t, testrig.SQLiteURL(t))
+			r := newRig(t, st, 1, smtptest.Options{})
+			emails := r.enroll(6)
+			r.smtp.SetFault(tc.fault)
+			eng := r.engine("limits", nil)
+			r.run(eng)
+			eng.Wake()
+			ctx := context.Background()
+			testrig.WaitFor(t, "the sender held", func() bool {
+				holds, err := st.SenderHolds(ctx, r.clock.Now())
+				return err == nil && len(holds) == 1 && holds[0].Reason == tc.reason
+			})
+			testrig.WaitFor(t, "the attempts recorded", func() bool {
+				for _, e := range emails {
+					if s := sendsOf(t, st, e)[1]; s.Status == store.SendSending {
+						return false
+					}
+				}
+				return true
+			})
+			if got := r.states()[store.StateActive]; got != len(emails) {
+				t.Fatalf("states %v, want all %d active (nobody failed or bounced)", r.states(), len(emails))
+			}
+			r.smtp.SetFault()
+			r.clock.Add(tc.wait)
+			eng.Wake()
+			testrig.WaitFor(t, "every step delivered", func() bool { return r.smtp.Total() == len(emails) })
+			for _, e := range emails {
+				if n := r.smtp.Count(e); n != 1 {
+					t.Errorf("%s received %d, want 1", e, n)
+				}
+			}
+		})
+	}
+}
