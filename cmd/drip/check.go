@@ -40,7 +40,7 @@ func runCheck(ctx context.Context, g *globals) error {
 	if cfg != nil {
 		p, w := templates.Check(cfg)
 		problems = append(problems, p...)
-		warnings = w
+		warnings = append(cfg.Warnings(), w...)
 		problems = append(problems, checkAgainstStore(ctx, cfg)...)
 	}
 	for _, w := range warnings {

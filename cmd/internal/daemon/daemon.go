@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -67,8 +66,8 @@ type Daemon struct {
 	seqs     map[string]*sequencer.Sequence
 	eng      *sequencer.Engine
 	watchers []*imapwatch.Watcher
-	srv      *http.Server
-	ln       net.Listener
+	// listeners: http.listen first, then http.public_listen when set.
+	listeners []*listener
 
 	closeOnce sync.Once
 	closers   []func() // run in reverse order by Close
@@ -193,29 +192,52 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 		}
 	}
 
+	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	if tok := cfg.HTTP.MetricsToken; tok != "" {
+		metrics = requireToken(tok, metrics)
+	}
 	handler := api.New(api.Options{
 		Control: control, Store: st, Config: cfg, Unsubscriber: unsub,
 		Log:     log.With("component", "http"),
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Metrics: metrics,
 		Ready:   func(ctx context.Context) error { return st.Ping(ctx) },
 	})
 	ui, err := web.New(web.Options{Control: control, Store: st, Config: cfg, Log: log.With("component", "web")})
 	if err != nil {
 		return nil, err
 	}
-	d.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
+	// http.listen serves everything, the unsubscribe links included (a
+	// laptop, or a proxy that forwards only /u/ to it); http.public_listen
+	// serves the unsubscribe links only.
+	private, err := listen("http.listen", cfg.HTTP.Listen, &cfg.HTTP, web.Mount(ui, handler), log)
 	if err != nil {
-		return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+		return nil, err
 	}
-	d.onClose(func() { d.ln.Close() })
-	d.srv = &http.Server{Handler: web.Mount(ui, handler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	d.onClose(func() { private.ln.Close() })
+	d.listeners = append(d.listeners, private)
+	if cfg.HTTP.PublicListen != "" {
+		public, err := listen("http.public_listen", cfg.HTTP.PublicListen, &cfg.HTTP, publicOnly(handler), log)
+		if err != nil {
+			return nil, err
+		}
+		d.onClose(func() { public.ln.Close() })
+		d.listeners = append(d.listeners, public)
+	}
 	return d, nil
 }
 
-// Addr is the address the HTTP server listens on (http.listen, with the
-// port the system chose for port 0).
-func (d *Daemon) Addr() string { return d.ln.Addr().String() }
+// Addr is the address http.listen is bound to (with the port the system
+// chose for port 0).
+func (d *Daemon) Addr() string { return d.listeners[0].ln.Addr().String() }
+
+// PublicAddr is the address http.public_listen is bound to, "" when there
+// is no public listener.
+func (d *Daemon) PublicAddr() string {
+	if len(d.listeners) < 2 {
+		return ""
+	}
+	return d.listeners[1].ln.Addr().String()
+}
 
 // Store is the daemon's store.
 func (d *Daemon) Store() store.Store { return d.st }
@@ -231,14 +253,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.Close()
 	log := d.log
 	var wg sync.WaitGroup
-	errs := make(chan error, 2+len(d.watchers))
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("http server: %w", err)
-		}
-	}()
+	errs := make(chan error, 1+len(d.listeners)+len(d.watchers))
+	for _, l := range d.listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- fmt.Errorf("http server (%s): %w", l.name, err)
+			}
+		}()
+	}
 	// The engine and the watchers outlive ctx by their own shutdown.
 	engCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
@@ -261,8 +285,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		reloadTemplates(watchCtx, d.cfg, d.seqs, d.o.ReloadEvery, log.With("component", "templates"))
 	}()
-	log.Info("drip serving", "listen", d.Addr(), "instance", d.owner, "workers", d.cfg.Workers,
+	log.Info("drip serving", "listen", d.Addr(), "public_listen", d.PublicAddr(), "instance", d.owner, "workers", d.cfg.Workers,
 		"sequences", len(d.seqs), "senders", len(d.cfg.Senders))
+	if !configs.Loopback(d.cfg.HTTP.Listen) {
+		log.Warn("http.listen is not a loopback address: the API, the web UI and /metrics are reachable from the network",
+			"listen", d.cfg.HTTP.Listen)
+	}
 	if d.o.OnReady != nil {
 		d.o.OnReady()
 	}
@@ -279,7 +307,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopWatchers()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = d.srv.Shutdown(shutCtx)
+	for _, l := range d.listeners {
+		_ = l.srv.Shutdown(shutCtx)
+	}
 	wg.Wait()
 	log.Info("stopped")
 	return runErr
