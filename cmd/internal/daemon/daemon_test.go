@@ -37,38 +37,7 @@ type running struct {
 // (YAML, indented by two spaces) and stops it when the test ends.
 func start(t *testing.T, httpExtra string) *running {
 	t.Helper()
-	dir := t.TempDir()
-	sink := smtptest.New(t, smtptest.Options{})
-	cfgYAML := fmt.Sprintf(`database_url: "sqlite:%s"
-http:
-  listen: "127.0.0.1:0"
-  api_token: %q
-  public_url: "https://drip.example.com"
-%s
-sequences_dir: %q
-templates_dir: %q
-senders:
-  - name: maria
-    from: "Maria Rossi <maria@example.com>"
-    smtp: { host: 127.0.0.1, port: %d, tls: none }
-`, filepath.Join(dir, "drip.db"), apiToken, httpExtra, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), sink.Port())
-	// First step in ten days: nothing is sent while the test runs.
-	seq := "name: fair\nsteps: 3\ninterval: 10d\nfirst_step_after: 10d\ntimezone: Europe/Rome\ntemplates: trade-fair\n"
-	if err := os.MkdirAll(filepath.Join(dir, "sequences"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range map[string]string{"drip.yaml": cfgYAML, "sequences/fair.yaml": seq} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := templates.WriteSamples(filepath.Join(dir, "templates")); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := configs.Load(filepath.Join(dir, "drip.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, t.TempDir(), httpExtra, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	d, err := daemon.New(ctx, daemon.Options{Config: cfg, OnReady: func() { close(ready) }})
@@ -95,6 +64,78 @@ senders:
 		t.Fatalf("Run ended before it was ready: %v", err)
 	}
 	return &running{d: d, cfg: cfg}
+}
+
+// writeConfig writes and loads a configuration in dir: SQLite, an SMTP
+// sink, the sequence fair and the extra sequences (name -> steps).
+func writeConfig(t *testing.T, dir, httpExtra string, extra map[string]int) *configs.Config {
+	t.Helper()
+	sink := smtptest.New(t, smtptest.Options{})
+	cfgYAML := fmt.Sprintf(`database_url: "sqlite:%s"
+http:
+  listen: "127.0.0.1:0"
+  api_token: %q
+  public_url: "https://drip.example.com"
+%s
+sequences_dir: %q
+templates_dir: %q
+senders:
+  - name: maria
+    from: "Maria Rossi <maria@example.com>"
+    smtp: { host: 127.0.0.1, port: %d, tls: none }
+`, filepath.Join(dir, "drip.db"), apiToken, httpExtra, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), sink.Port())
+	if err := os.MkdirAll(filepath.Join(dir, "sequences"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// First step in ten days: nothing is sent while a test runs.
+	files := map[string]string{"drip.yaml": cfgYAML,
+		"sequences/fair.yaml": "name: fair\nsteps: 3\ninterval: 10d\nfirst_step_after: 10d\ntimezone: Europe/Rome\ntemplates: trade-fair\n"}
+	for name, steps := range extra {
+		files["sequences/"+name+".yaml"] = fmt.Sprintf("name: %s\nsteps: %d\ninterval: 10d\nfirst_step_after: 10d\ntimezone: Europe/Rome\ntemplates: trade-fair\n", name, steps)
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := templates.WriteSamples(filepath.Join(dir, "templates")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configs.Load(filepath.Join(dir, "drip.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestNewRefusesADroppedSequence: a configuration without a sequence
+// that still has unfinished enrollments does not start (the sequencer's
+// rule, applied by the one constructor serve, demo and dripbench use).
+func TestNewRefusesADroppedSequence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "", map[string]int{"old": 3})
+	ctx := context.Background()
+	st, err := daemon.OpenStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &sequencer.Control{Store: st, Config: cfg}
+	if _, err := c.Enroll(ctx, sequencer.EnrollRequest{Sequence: "old", Prospect: store.Prospect{Email: "anna@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.Remove(filepath.Join(dir, "sequences", "old.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	cfg = writeConfig(t, dir, "", nil)
+	d, err := daemon.New(ctx, daemon.Options{Config: cfg})
+	if err == nil {
+		d.Close()
+		t.Fatal("New started with a dropped sequence that has an active enrollment")
+	}
+	if want := `sequence "old" is not configured but 1 enrollment(s) in it are not finished`; !strings.Contains(err.Error(), want) {
+		t.Errorf("New: %v; want it to say %q", err, want)
+	}
 }
 
 // get answers a request with its status and body; header is "Name: value" lines.
