@@ -41,8 +41,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// Ready answers /readyz (default: Store.Ping).
 	Ready func(ctx context.Context) error
-	// Metrics, when set, is served at GET /metrics (no token: Prometheus
-	// scrapes it).
+	// Metrics, when set, is served at GET /metrics without the API token
+	// (Prometheus scrapes it; the caller wraps it in http.metrics_token).
 	Metrics http.Handler
 }
 

@@ -96,6 +96,7 @@ func (c *Config) applyDefaults() {
 	if c.HTTP.Listen == "" {
 		c.HTTP.Listen = DefaultListen
 	}
+	c.HTTP.applyDefaults()
 	if c.SequencesDir == "" {
 		c.SequencesDir = DefaultSequencesDir
 	}
@@ -167,6 +168,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 	if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil || port == "" {
 		src.problem(ps, "http.listen", "expected host:port, e.g. 127.0.0.1:8080, got %q", c.HTTP.Listen)
 	}
+	c.HTTP.validate(src, ps)
 	if u, err := url.Parse(c.HTTP.PublicURL); c.HTTP.PublicURL == "" {
 		src.problem(ps, "http.public_url", "missing: the base URL of unsubscribe links, e.g. https://drip.example.com")
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

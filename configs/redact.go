@@ -19,6 +19,7 @@ func (c *Config) Redacted() *Config {
 	r.DatabaseURL = RedactURL(c.DatabaseURL)
 	r.HTTP.APIToken = hide(c.HTTP.APIToken)
 	r.HTTP.UnsubscribeSecret = hide(c.HTTP.UnsubscribeSecret)
+	r.HTTP.MetricsToken = hide(c.HTTP.MetricsToken)
 	r.Senders = make([]Sender, len(c.Senders))
 	for i, s := range c.Senders {
 		s.SMTP.Password = hide(s.SMTP.Password)
@@ -52,10 +53,10 @@ func (m IMAP) String() string {
 	return fmt.Sprintf("imap %s:%d tls=%s user=%q password=%s mailbox=%q", m.Host, m.Port, m.TLS, m.Username, hide(m.Password), m.Mailbox)
 }
 
-// String hides the token and the secret.
+// String hides the tokens and the secret.
 func (h HTTP) String() string {
-	return fmt.Sprintf("http listen=%s public_url=%s api_token=%s unsubscribe_secret=%s",
-		h.Listen, h.PublicURL, hide(h.APIToken), hide(h.UnsubscribeSecret))
+	return fmt.Sprintf("http listen=%s public_listen=%s public_url=%s api_token=%s unsubscribe_secret=%s metrics_token=%s",
+		h.Listen, h.PublicListen, h.PublicURL, hide(h.APIToken), hide(h.UnsubscribeSecret), hide(h.MetricsToken))
 }
 
 func hide(s string) string {

@@ -24,8 +24,11 @@ type Config struct {
 	Sequences map[string]*Sequence `yaml:"-"`
 }
 
-// HTTP is the API / metrics / unsubscribe listener.
+// HTTP is the API / metrics / unsubscribe listener (Listen), and the
+// optional public one.
 type HTTP struct {
+	// Listen serves the API, the web UI, /metrics, the health probes and
+	// the unsubscribe links /u/….
 	Listen    string `yaml:"listen"`
 	APIToken  string `yaml:"api_token"`
 	PublicURL string `yaml:"public_url"`
@@ -33,6 +36,27 @@ type HTTP struct {
 	// already sent stay valid only while it is unchanged. Empty: derived from
 	// APIToken (so rotating the token would break old links; set it).
 	UnsubscribeSecret string `yaml:"unsubscribe_secret"`
+
+	// PublicListen, when set, is a second listener that serves only the
+	// unsubscribe links /u/… (everything else answers 404): the one to
+	// expose to the internet, while Listen stays on loopback or a private
+	// network. Empty: one listener (a laptop, a proxy in front).
+	PublicListen string `yaml:"public_listen"`
+	// MetricsToken, when set, is required to read /metrics: as a bearer
+	// token (Authorization: Bearer …) or as the password of basic auth
+	// (any user name). Empty: /metrics is open to whoever reaches Listen.
+	MetricsToken string `yaml:"metrics_token"`
+	// Timeouts and the connection cap of each listener. ReadHeaderTimeout
+	// bounds the request line and headers, ReadTimeout the whole request
+	// with its body (a body sent slowly is cut there), WriteTimeout the
+	// handling and the response, IdleTimeout a kept-alive connection
+	// between requests. MaxConnections is the most connections a listener
+	// holds at once; more wait in the kernel's queue until one closes.
+	ReadHeaderTimeout Span `yaml:"read_header_timeout"` // default 10s
+	ReadTimeout       Span `yaml:"read_timeout"`        // default 2m
+	WriteTimeout      Span `yaml:"write_timeout"`       // default 5m
+	IdleTimeout       Span `yaml:"idle_timeout"`        // default 2m
+	MaxConnections    int  `yaml:"max_connections"`     // default 1000
 }
 
 // Sender is one sales rep's mailbox.

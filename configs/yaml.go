@@ -332,7 +332,7 @@ func describeGoType(t string) string {
 
 // secretPath reports whether values at path must never be echoed.
 func secretPath(p string) bool {
-	for _, s := range []string{"password", "api_token", "secret", "database_url"} {
+	for _, s := range []string{"password", "api_token", "metrics_token", "secret", "database_url"} {
 		if strings.Contains(p, s) {
 			return true
 		}

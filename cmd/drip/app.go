@@ -1,18 +1,12 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/drip-email/drip/configs"
-	"github.com/drip-email/drip/mailer"
-	"github.com/drip-email/drip/sequencer"
-	"github.com/drip-email/drip/templates"
 )
 
 // loadConfig loads and validates the configuration; any problem is an error
@@ -43,40 +37,6 @@ func newLogger(g *globals) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
 	}
 	return nil, usagef("--log-format %q: use text or json", g.logFormat)
-}
-
-// unsubscriber keys unsubscribe links with http.unsubscribe_secret, or,
-// when it is not set, with a key derived from the API token.
-func unsubscriber(cfg *configs.Config) (*mailer.Unsubscriber, error) {
-	secret := cfg.HTTP.UnsubscribeSecret
-	if secret == "" {
-		if cfg.HTTP.APIToken == "" {
-			return nil, errors.New("set http.unsubscribe_secret (or http.api_token) to sign unsubscribe links")
-		}
-		mac := hmac.New(sha256.New, []byte(cfg.HTTP.APIToken))
-		mac.Write([]byte("drip unsubscribe links"))
-		secret = hex.EncodeToString(mac.Sum(nil))
-	}
-	return mailer.NewUnsubscriber(secret)
-}
-
-// unsubscribeURL makes the link for a prospect.
-func unsubscribeURL(cfg *configs.Config, u *mailer.Unsubscriber) func(int64) string {
-	base := strings.TrimRight(cfg.HTTP.PublicURL, "/")
-	return func(id int64) string { return u.URL(base, id) }
-}
-
-// loadSequences loads every sequence's templates.
-func loadSequences(cfg *configs.Config) (map[string]*sequencer.Sequence, error) {
-	sets, err := templates.LoadAll(cfg)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*sequencer.Sequence, len(sets))
-	for name, set := range sets {
-		out[name] = &sequencer.Sequence{Config: cfg.Sequences[name], Templates: set}
-	}
-	return out, nil
 }
 
 // sequenceNamed looks a sequence up, with the list of names in the error.

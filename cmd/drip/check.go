@@ -41,7 +41,7 @@ func runCheck(ctx context.Context, g *globals, withDNS bool) error {
 	if cfg != nil {
 		p, w := templates.Check(cfg)
 		problems = append(problems, p...)
-		warnings = w
+		warnings = append(cfg.Warnings(), w...)
 		problems = append(problems, checkAgainstStore(ctx, cfg)...)
 		warnings = append(warnings, checkProtect(ctx, cfg)...)
 		if withDNS {

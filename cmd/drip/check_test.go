@@ -82,3 +82,24 @@ func writeBoothTemplates(e *cliEnv) {
 		e.write(filepath.Join("templates/trade-fair", twoDigits(k)+".txt"), []byte("Subject: step\n\nbody\n"))
 	}
 }
+
+// TestCheckWarnsWhenTheAPIFacesTheNetwork: http.listen on every interface
+// passes check with a warning that names the key and the way out
+// (http.public_listen); on loopback there is no warning.
+func TestCheckWarnsWhenTheAPIFacesTheNetwork(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	writeBoothTemplates(e)
+	_, errOut, code := e.drip("check")
+	if code != 0 || strings.Contains(errOut, "loopback") {
+		t.Fatalf("loopback listener: exit %d, stderr %q; want 0 and no warning", code, errOut)
+	}
+	cfg, _ := os.ReadFile(e.config)
+	e.write("drip.yaml", []byte(strings.Replace(string(cfg), `listen: "127.0.0.1:0"`, `listen: "0.0.0.0:8080"`, 1)))
+	out, errOut, code := e.drip("check")
+	if code != 0 || !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("0.0.0.0 listener: exit %d, stdout %q; want 0 and ok (a warning, not a problem)\n%s", code, out, errOut)
+	}
+	if !regexp.MustCompile(`(?m)^warning: .*http\.listen 0\.0\.0\.0:8080 is not a loopback address: the API, the web UI and /metrics face .*http\.public_listen`).MatchString(errOut) {
+		t.Errorf("stderr %q has no warning about the API facing the network", errOut)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer/imapwatch"
 	"github.com/drip-email/drip/mailer/smtptest"
@@ -192,39 +193,32 @@ func runDemo(ctx context.Context, g *globals, duration time.Duration, keep bool)
 			inbox.deliver(demoInbound(p, msgID))
 		}()
 	}
-	hooks := serveHooks{
-		onSettled: func(o sequencer.Outcome) {
+	runCtx, cancel := context.WithTimeout(ctx, duration)
+	defer cancel()
+	d, err := daemon.New(runCtx, daemon.Options{
+		Config: cfg, Log: logger,
+		OnSettled: func(o sequencer.Outcome) {
 			if o.Status == store.SendSent {
 				sent.Add(1)
 			}
 			out.outcome(o)
 			react(o)
 		},
-		onInbound: func(h imapwatch.Handled) {
+		OnInbound: func(h imapwatch.Handled) {
 			if h.Kind == imapwatch.KindReply && !h.Duplicate {
 				replied.Add(1)
 			}
 			out.inbound(h)
 		},
-	}
-
-	runCtx, cancel := context.WithTimeout(ctx, duration)
-	defer cancel()
-	ready := make(chan error, 1)
-	hooks.ready = func(string) { ready <- enrollDemo(runCtx, g, cfg) }
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- serve(runCtx, g, cfg, logger, hooks) }()
-	select {
-	case err := <-ready:
-		if err != nil {
-			cancel()
-			<-serveErr
-			return err
-		}
-	case err := <-serveErr:
+	})
+	if err != nil {
 		return err
 	}
-	if err := <-serveErr; err != nil {
+	if err := enrollDemo(runCtx, d.Store(), cfg); err != nil {
+		d.Close()
+		return err
+	}
+	if err := d.Run(runCtx); err != nil {
 		return err
 	}
 
@@ -238,12 +232,7 @@ func runDemo(ctx context.Context, g *globals, duration time.Duration, keep bool)
 
 // enrollDemo enrols the sample prospects the way a rep would, through the
 // same code as `drip enroll`.
-func enrollDemo(ctx context.Context, g *globals, cfg *configs.Config) error {
-	st, err := openStore(ctx, g, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+func enrollDemo(ctx context.Context, st store.Store, cfg *configs.Config) error {
 	c := &sequencer.Control{Store: st, Config: cfg}
 	for _, p := range demoProspects {
 		_, err := c.Enroll(ctx, sequencer.EnrollRequest{

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer/imapwatch"
@@ -99,7 +100,7 @@ type liveOptions struct {
 	dbURL, testDBURL string
 }
 
-// live is `drip serve` run in-process through serve(), against real peers:
+// live is `drip serve` run in-process through daemon.New, against real peers:
 // the SMTP sink, the demo's IMAP server holding maria's inbox, a real store.
 type live struct {
 	t     *testing.T
@@ -200,17 +201,22 @@ func (l *live) start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	hooks := serveHooks{
-		clock: l.clock,
-		ready: func(addr string) { ready <- addr },
-		onInbound: func(h imapwatch.Handled) {
+	l.cancel, l.done = cancel, make(chan error, 1)
+	var d *daemon.Daemon
+	d, err = daemon.New(ctx, daemon.Options{
+		Config: l.cfg, Log: log, Clock: l.clock,
+		OnReady: func() { ready <- d.Addr() },
+		OnInbound: func(h imapwatch.Handled) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			l.handled = append(l.handled, h)
 		},
+	})
+	if err != nil {
+		l.done <- err
+		l.t.Fatalf("serve ended before it was ready: %v\n%s", err, l.logs.String())
 	}
-	l.cancel, l.done = cancel, make(chan error, 1)
-	go func() { l.done <- serve(ctx, l.g, l.cfg, log, hooks) }()
+	go func() { l.done <- d.Run(ctx) }()
 	select {
 	case addr := <-ready:
 		l.url = "http://" + addr

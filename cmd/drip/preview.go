@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/sequencer"
@@ -65,7 +66,7 @@ func runPreview(ctx context.Context, g *globals, a previewArgs) error {
 	if err != nil {
 		return err
 	}
-	unsub, err := unsubscriber(cfg)
+	unsub, err := daemon.Unsubscriber(cfg)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func runPreview(ctx context.Context, g *globals, a previewArgs) error {
 		return err
 	}
 	msgID := fmt.Sprintf("<preview.%s.%d.%d@%s>", seqCfg.Name, p.ID, a.step, domainOf(snd.FromEmail))
-	c, err := sequencer.Compose(seq, snd, p, e, a.step, msgID, unsubscribeURL(cfg, unsub)(p.ID), a.now)
+	c, err := sequencer.Compose(seq, snd, p, e, a.step, msgID, daemon.UnsubscribeURL(cfg, unsub)(p.ID), a.now)
 	if err != nil {
 		return err
 	}

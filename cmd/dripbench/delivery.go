@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/sequencer"
@@ -22,8 +23,8 @@ import (
 //   - bare: go-smtp clients sending one pre-built message (step 1 of the
 //     shipped trade-fair sequence, rendered for a seeded prospect) in a
 //     MAIL/RCPT/DATA loop, the floor of SMTP on this machine;
-//   - engine: the real engine on a store seeded with sp.N enrollments due
-//     now: claims, rules, the at-most-once gate, rendering, MIME, the
+//   - engine: drip wired as `drip serve` wires it (daemon.New) on a store
+//     seeded with sp.N enrollments due now: claims, rules, the at-most-once gate, rendering, MIME, the
 //     worker pool, mailer.Pool, and the recorded outcomes.
 //
 // The engine's time runs from Run until the last outcome is stored.
@@ -63,29 +64,27 @@ func delivery(ctx context.Context, sp spec, latency time.Duration) (map[string]f
 	}); err != nil {
 		return nil, err
 	}
-	seqs, err := sequences(cfg)
+	seqs, err := daemon.Sequences(cfg)
 	if err != nil {
 		return nil, err
 	}
-	snds, _, closePools, err := senders(cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer closePools()
-	unsub, _, err := unsubscribeURL(cfg)
+	unsubscriber, err := daemon.Unsubscriber(cfg)
 	if err != nil {
 		return nil, err
 	}
 	workers := cfg.Workers
 
 	// The bare loop's message: what the engine sends for step 1.
-	snd := snds["maria"]
+	snd, err := sequencer.NewSender(&cfg.Senders[0], nil)
+	if err != nil {
+		return nil, err
+	}
 	row := prospectRow(0, "trade-fair", due, &due)
 	p := row.Prospect
 	p.ID = 1
 	c, err := sequencer.Compose(seqs["trade-fair"], snd, p,
 		store.Enrollment{ID: 1, ProspectID: 1, Sequence: "trade-fair", FirstContact: due, Anchor: due},
-		1, mailer.NewMessageID("ferrovalvole.example"), unsub(1), now)
+		1, mailer.NewMessageID("ferrovalvole.example"), daemon.UnsubscribeURL(cfg, unsubscriber)(1), now)
 	if err != nil {
 		return nil, err
 	}
@@ -104,17 +103,18 @@ func delivery(ctx context.Context, sp spec, latency time.Duration) (map[string]f
 	var sent, other atomic.Int64
 	finished := make(chan struct{})
 	counted := &countingStore{Store: st}
-	opts := engineOptions(cfg, counted, seqs, snds, unsub, sequencer.NewMetrics(prometheus.NewRegistry()), sequencer.SystemClock{})
-	opts.OnSettled = func(o sequencer.Outcome) {
-		if o.Status == store.SendSent {
-			if sent.Add(1) == int64(sp.N) {
-				close(finished)
+	// The engine as `drip serve` wires it, on a store that counts its calls.
+	d, err := daemon.New(ctx, daemon.Options{Config: cfg, Store: counted, Log: quietLog(),
+		Owner: fmt.Sprintf("dripbench-%d", os.Getpid()),
+		OnSettled: func(o sequencer.Outcome) {
+			if o.Status == store.SendSent {
+				if sent.Add(1) == int64(sp.N) {
+					close(finished)
+				}
+			} else {
+				other.Add(1)
 			}
-		} else {
-			other.Add(1)
-		}
-	}
-	eng, err := sequencer.New(opts)
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func delivery(ctx context.Context, sp spec, latency time.Duration) (map[string]f
 	runDone := make(chan struct{})
 	prof := startProfile(sp, "engine")
 	t0 := time.Now()
-	go func() { _ = eng.Run(runCtx); close(runDone) }()
+	go func() { _ = d.Run(runCtx); close(runDone) }()
 	select {
 	case <-finished:
 	case <-ctx.Done():

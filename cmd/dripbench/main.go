@@ -157,21 +157,26 @@ func run() error {
 	defer b.cleanup()
 	b.machine = machineInfo(ctx, o)
 
-	// Fixtures the claim and serving benchmarks share: seeded once per
-	// store, through the store's own import (see seedFixture).
+	// Fixtures, seeded once per store through the store's own import (see
+	// seedFixture): the claim benchmark's small and large ones, each with
+	// ClaimDue enrollments due in a sequence no drip here is configured
+	// with; the serving benchmark's own, as large and without that
+	// sequence, since `drip serve` (rightly) refuses to start on a store
+	// holding unfinished enrollments of a sequence it does not have.
 	t0 := time.Now().UTC().Truncate(time.Hour)
-	fixtures := map[string]map[string]string{} // store -> "small"/"large" -> URL
-	needFixtures := slices.Contains(o.only, "claim") || slices.Contains(o.only, "rss")
+	fixtures := map[string]map[string]string{} // store -> "small"/"large"/"serve" -> URL
 	for _, st := range o.stores {
-		if !needFixtures {
-			break
-		}
 		fixtures[st] = map[string]string{}
 		for _, f := range []struct {
-			name string
-			n    int
-		}{{"small", sz.ClaimSmall}, {"large", sz.ClaimLarge}} {
-			if f.name == "small" && !slices.Contains(o.only, "claim") {
+			name   string
+			n, due int
+			need   bool
+		}{
+			{"small", sz.ClaimSmall, sz.ClaimDue, slices.Contains(o.only, "claim")},
+			{"large", sz.ClaimLarge, sz.ClaimDue, slices.Contains(o.only, "claim")},
+			{"serve", sz.ClaimLarge, 0, slices.Contains(o.only, "rss")},
+		} {
+			if !f.need {
 				continue
 			}
 			url, err := b.newDB(ctx, st, "fixture-"+f.name)
@@ -179,7 +184,7 @@ func run() error {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "dripbench: seeding %s fixture of %d enrollments on %s\n", f.name, f.n, st)
-			if _, err := b.child(ctx, spec{Bench: "seed", Store: st, DB: url, N: f.n, Due: sz.ClaimDue, T0: t0}); err != nil {
+			if _, err := b.child(ctx, spec{Bench: "seed", Store: st, DB: url, N: f.n, Due: f.due, T0: t0}); err != nil {
 				return err
 			}
 			fixtures[st][f.name] = url
@@ -222,8 +227,8 @@ func run() error {
 					sp.N, sp.Due = sz.ClaimLarge, sz.ClaimDue
 					sp.DB, sp.DB2 = fixtures[st]["small"], fixtures[st]["large"]
 				case "rss":
-					sp.N, sp.Due = sz.ClaimLarge, sz.ClaimDue
-					sp.DB = fixtures[st]["large"]
+					sp.N = sz.ClaimLarge
+					sp.DB = fixtures[st]["serve"]
 					sp.Idle = sz.IdleFor
 					sp.SMTPAddr, sp.IMAPAddr = smtpAddr, imapAddr
 				}

@@ -14,8 +14,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/internal/memimap"
 	"github.com/drip-email/drip/mailer/imapwatch"
 	"github.com/drip-email/drip/store"
@@ -94,23 +94,17 @@ func benchReply(ctx context.Context, sp spec) (map[string]float64, error) {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
 
+	// The watcher runs inside drip wired as `drip serve` wires it (with
+	// nothing due, the engine only looks).
 	handled := make(chan imapwatch.Handled, sp.N+1)
-	sc := cfg.Senders[0]
-	ic := sc.IMAP
-	w, err := imapwatch.New(imapwatch.Config{
-		Sender: sc.Name, Own: []string{sc.From},
-		Host: ic.Host, Port: ic.Port, TLS: ic.TLS, Username: ic.Username, Password: ic.Password,
-		Mailbox: ic.Mailbox, Poll: ic.Poll.Approx(), ReconnectMax: cfg.Engine.ReconnectLimit.Approx(),
-		Lease: cfg.Engine.MailboxLease.Approx(), Owner: "dripbench",
-		Log: quietLog(), Metrics: imapwatch.NewMetrics(prometheus.NewRegistry()),
-		OnHandled: func(h imapwatch.Handled) { handled <- h },
-	}, st)
+	d, err := daemon.New(ctx, daemon.Options{Config: cfg, Store: st, Log: quietLog(), Owner: "dripbench",
+		OnInbound: func(h imapwatch.Handled) { handled <- h }})
 	if err != nil {
 		return nil, err
 	}
 	wctx, stop := context.WithCancel(ctx)
 	wdone := make(chan struct{})
-	go func() { _ = w.Run(wctx); close(wdone) }()
+	go func() { _ = d.Run(wctx); close(wdone) }()
 	defer func() { stop(); <-wdone }()
 
 	app, err := imapLogin(srv.addr, imapUser)

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/drip-email/drip/configs"
-	"github.com/drip-email/drip/mailer"
-	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/templates"
 )
@@ -82,74 +80,6 @@ func splitHostPort(addr string) (string, int, error) {
 	}
 	n, err := strconv.Atoi(port)
 	return host, n, err
-}
-
-// sequences loads the configured sequences' templates, as serve does.
-func sequences(cfg *configs.Config) (map[string]*sequencer.Sequence, error) {
-	sets, err := templates.LoadAll(cfg)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*sequencer.Sequence, len(sets))
-	for name, set := range sets {
-		out[name] = &sequencer.Sequence{Config: cfg.Sequences[name], Templates: set}
-	}
-	return out, nil
-}
-
-// unsubscribeURL is serve's link maker (api_token-derived secret).
-func unsubscribeURL(cfg *configs.Config) (func(int64) string, *mailer.Unsubscriber, error) {
-	u, err := mailer.NewUnsubscriber("bench unsubscribe secret of " + cfg.HTTP.APIToken)
-	if err != nil {
-		return nil, nil, err
-	}
-	base := strings.TrimRight(cfg.HTTP.PublicURL, "/")
-	return func(id int64) string { return u.URL(base, id) }, u, nil
-}
-
-// senders builds one Pool per configured sender, as serve does.
-func senders(cfg *configs.Config) (map[string]*sequencer.Sender, []*sequencer.Sender, func(), error) {
-	m := map[string]*sequencer.Sender{}
-	var list []*sequencer.Sender
-	var pools []*mailer.Pool
-	closeAll := func() {
-		for _, p := range pools {
-			p.Close()
-		}
-	}
-	for i := range cfg.Senders {
-		sc := &cfg.Senders[i]
-		pool := mailer.NewPool(mailer.SMTPConfig{
-			Host: sc.SMTP.Host, Port: sc.SMTP.Port, TLS: sc.SMTP.TLS,
-			Username: sc.SMTP.Username, Password: sc.SMTP.Password,
-			Timeout: cfg.Engine.SMTPTimeout.Approx(),
-		}, sc.SMTP.Connections)
-		pools = append(pools, pool)
-		snd, err := sequencer.NewSender(sc, pool)
-		if err != nil {
-			closeAll()
-			return nil, nil, nil, err
-		}
-		m[sc.Name] = snd
-		list = append(list, snd)
-	}
-	return m, list, closeAll, nil
-}
-
-// engineOptions are serve's engine options for cfg.
-func engineOptions(cfg *configs.Config, st store.Store, seqs map[string]*sequencer.Sequence,
-	snds map[string]*sequencer.Sender, unsub func(int64) string, m *sequencer.Metrics, clock sequencer.Clock) sequencer.Options {
-	return sequencer.Options{
-		Store: st, Clock: clock, Sequences: seqs, Senders: snds, Owner: fmt.Sprintf("dripbench-%d", os.Getpid()),
-		Workers: cfg.Workers, Batch: cfg.Engine.Batch, Lease: cfg.Engine.Lease.Approx(),
-		Poll: cfg.Engine.Poll.Approx(), RateLimit: cfg.Engine.RateLimit,
-		Retry: sequencer.RetryPolicy{Max: cfg.Engine.RetryMax, Base: cfg.Engine.RetryBase.Approx(),
-			MaxDelay: cfg.Engine.RetryMaxDelay.Approx()},
-		ShutdownGrace:  cfg.Engine.ShutdownGrace.Approx(),
-		UnsubscribeURL: unsub,
-		Metrics:        m,
-		Log:            quietLog(),
-	}
 }
 
 // offsetClock is the system clock moved by a fixed amount: the serving
