@@ -83,6 +83,8 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsubscribe", s.api(s.unsubscribe))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
+	s.mux.Handle("GET /api/v1/senders", s.api(s.senders))
+	s.mux.Handle("POST /api/v1/senders/{name}/resume", s.api(s.senderResume))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -422,6 +424,27 @@ func (s *server) stats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// senders is each sender's state (ok or why held), today's sends and its
+// capacity for the next 7 days.
+func (s *server) senders(w http.ResponseWriter, r *http.Request) error {
+	views, gmail, err := s.o.Control.SendersView(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"senders": views, "gmail": gmail})
+	return nil
+}
+
+// senderResume lifts a sender's hold (drip sender resume).
+func (s *server) senderResume(w http.ResponseWriter, r *http.Request) error {
+	lifted, err := s.o.Control.SenderResume(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sender": r.PathValue("name"), "was_held": lifted.Reason != "", "reason": lifted.Reason})
 	return nil
 }
 

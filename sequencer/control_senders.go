@@ -11,14 +11,14 @@ import (
 
 // SenderView is one sender as drip status --senders shows it.
 type SenderView struct {
-	Name       string
-	State      string    // "ok", or the reason it is held (store.Hold*)
-	HeldUntil  time.Time // zero when not held
-	HoldDetail string
-	SentToday  int
-	DailyLimit int // 0 = none
-	Pace       string
-	Capacity   SenderCapacity
+	Name       string         `json:"name"`
+	State      string         `json:"state"`      // "ok", or the reason it is held (store.Hold*)
+	HeldUntil  time.Time      `json:"held_until"` // zero when not held
+	HoldDetail string         `json:"hold_detail"`
+	SentToday  int            `json:"sent_today"`
+	DailyLimit int            `json:"daily_limit"` // 0 = none
+	Pace       string         `json:"pace"`
+	Capacity   SenderCapacity `json:"capacity"`
 }
 
 // SendersView is every configured sender's state, today's sends and its
@@ -75,4 +75,37 @@ func GmailAdvice(v GmailVolume) string {
 	return fmt.Sprintf("domain %s: %d messages planned to gmail.com/googlemail.com on %s, near Gmail's %d a day: "+
 		"from there Gmail holds the domain to its bulk-sender rules (SPF, DKIM, DMARC, one-click unsubscribe; run drip check --dns)",
 		v.Domain, v.Planned, v.Day, GmailBulkThreshold)
+}
+
+// SenderResume ends the sender's hold, whatever its reason: after its
+// circuit breaker tripped or its provider blocked it, once someone has
+// looked (drip sender resume). Its waiting steps are claimed at once. It
+// returns the hold that was lifted (Reason "" when it was not held).
+func (c *Control) SenderResume(ctx context.Context, name string) (store.SenderHold, error) {
+	if _, ok := c.Config.Sender(name); !ok {
+		return store.SenderHold{}, notFoundf("no sender %q in the configuration", name)
+	}
+	var lifted store.SenderHold
+	holds, err := c.Store.SenderHolds(ctx, c.now())
+	if err != nil {
+		return lifted, err
+	}
+	for _, h := range holds {
+		if h.Sender == name {
+			lifted = h
+		}
+	}
+	if err := c.Store.SenderHoldClear(ctx, name); err != nil {
+		return lifted, err
+	}
+	if lifted.Reason != "" {
+		// Its steps were planned at the hold's end: due now instead.
+		if _, err := c.Store.EnrollmentsRedecide(ctx, name, lifted.Until, c.now()); err != nil {
+			return lifted, err
+		}
+	}
+	if c.Wake != nil {
+		c.Wake()
+	}
+	return lifted, nil
 }

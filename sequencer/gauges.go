@@ -15,7 +15,13 @@ type GaugeStore interface {
 	EnrollmentCounts(ctx context.Context) (map[string]map[store.State]int, error)
 	DueBacklog(ctx context.Context, now time.Time) (int, error)
 	SenderDailyUsed(ctx context.Context, sender, day string) (int, error)
+	SenderHolds(ctx context.Context, now time.Time) ([]store.SenderHold, error)
 }
+
+// HoldReasons are the reasons drip_sender_held shows, each a series per
+// sender (0 or 1), so that an alert can name the reason.
+var HoldReasons = []string{store.HoldDailyLimit, store.HoldAuth, store.HoldUnreachable,
+	store.HoldThrottled, store.HoldBreaker, store.HoldReauth}
 
 // StoreGauges exports what only the store knows: enrollments by state,
 // the due backlog and each sender's use of its daily cap. It reads the
@@ -37,6 +43,7 @@ type StoreGauges struct {
 	backlog     *prometheus.Desc
 	dailyUsed   *prometheus.Desc
 	dailyLimit  *prometheus.Desc
+	held        *prometheus.Desc
 	up          *prometheus.Desc
 
 	mu      sync.Mutex
@@ -60,7 +67,9 @@ func NewStoreGauges(reg prometheus.Registerer, st GaugeStore, clock Clock, sende
 		backlog:     prometheus.NewDesc("drip_due_backlog", "Active enrollments whose next step is due and not yet being sent.", nil, nil),
 		dailyUsed:   prometheus.NewDesc("drip_sender_daily_used", "Sends begun today (sender's time zone) from the sender's mailbox.", []string{"sender"}, nil),
 		dailyLimit:  prometheus.NewDesc("drip_sender_daily_limit", "The sender's daily cap (0 = none).", []string{"sender"}, nil),
-		up:          prometheus.NewDesc("drip_store_up", "1 when the last read of the store for these gauges succeeded.", nil, nil),
+		held: prometheus.NewDesc("drip_sender_held", "1 while the sender is held (R9) for reason: it sends nothing, and costs the other senders nothing.",
+			[]string{"sender", "reason"}, nil),
+		up: prometheus.NewDesc("drip_store_up", "1 when the last read of the store for these gauges succeeded.", nil, nil),
 	}
 	reg.MustRegister(g)
 	return g
@@ -68,7 +77,7 @@ func NewStoreGauges(reg prometheus.Registerer, st GaugeStore, clock Clock, sende
 
 // Describe implements prometheus.Collector.
 func (g *StoreGauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{g.enrollments, g.backlog, g.dailyUsed, g.dailyLimit, g.up} {
+	for _, d := range []*prometheus.Desc{g.enrollments, g.backlog, g.dailyUsed, g.dailyLimit, g.held, g.up} {
 		ch <- d
 	}
 }
@@ -152,6 +161,23 @@ func (g *StoreGauges) collect() []prometheus.Metric {
 		} else {
 			ok = 0
 		}
+	}
+	if holds, err := g.st.SenderHolds(ctx, now); err == nil {
+		reason := map[string]string{}
+		for _, h := range holds {
+			reason[h.Sender] = h.Reason
+		}
+		for _, s := range g.senders {
+			for _, r := range HoldReasons {
+				v := 0.0
+				if reason[s.Config.Name] == r {
+					v = 1
+				}
+				gauge(g.held, v, s.Config.Name, r)
+			}
+		}
+	} else {
+		ok = 0
 	}
 	gauge(g.up, ok)
 	return out

@@ -17,8 +17,10 @@ import (
 // or is charged an attempt because its sender is held.
 
 // holdRefresh is how often the engine re-reads the holds of the store
-// (those other instances set, or `drip sender resume` lifted).
-const holdRefresh = time.Second
+// (those other instances set, or `drip sender resume` lifted). Zero: at
+// every claim, so that what a claim decides about a sender agrees with
+// what the claim's query read (a small table, one indexed read).
+const holdRefresh = 0
 
 // heldNow is the sender's hold in force at now, as last read or set.
 func (e *Engine) heldNow(sender string, now time.Time) (store.SenderHold, bool) {
@@ -44,7 +46,7 @@ func (e *Engine) anyHeld(now time.Time) bool {
 // holdRefresh.
 func (e *Engine) refreshHolds(ctx context.Context, now time.Time) {
 	e.mu.Lock()
-	due := e.holdsRead.IsZero() || time.Since(e.holdsRead) >= holdRefresh
+	due := holdRefresh == 0 || e.holdsRead.IsZero() || time.Since(e.holdsRead) >= holdRefresh
 	if due {
 		e.holdsRead = time.Now()
 	}

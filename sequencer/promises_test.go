@@ -552,3 +552,36 @@ func TestProviderLimitRepliesHoldTheSender(t *testing.T) {
 		})
 	}
 }
+
+// drip sender resume: a sender held until someone looks (its breaker
+// tripped, its provider blocked it) sends again at once when resumed.
+func TestSenderResumeLiftsTheHold(t *testing.T) {
+	st := testrig.Open(t, testrig.SQLiteURL(t))
+	r := newRig(t, st, 1, smtptest.Options{})
+	ctx := context.Background()
+	if err := st.SenderHoldSet(ctx, store.SenderHold{Sender: "maria", Reason: store.HoldBreaker, Since: t0,
+		Until: t0.Add(100 * 365 * 24 * time.Hour), Detail: "bounce rate 12% over the last 100 sends"}); err != nil {
+		t.Fatal(err)
+	}
+	emails := r.enroll(3)
+	eng := r.engine("resume", nil)
+	r.run(eng)
+	eng.Wake()
+	testrig.WaitFor(t, "the held sender's steps planned after the hold", func() bool {
+		e := enrollmentOf(t, st, emails[2])
+		return e.NextSendAt != nil && e.NextSendAt.After(t0.Add(24*time.Hour))
+	})
+	if n := r.smtp.Total(); n != 0 {
+		t.Fatalf("%d sent by a held sender", n)
+	}
+	cfg := &configs.Config{Senders: []configs.Sender{{Name: "maria"}}}
+	c := &sequencer.Control{Store: st, Clock: r.clock, Config: cfg, Wake: eng.Wake}
+	if _, err := c.SenderResume(ctx, "nobody"); err == nil {
+		t.Fatal("resuming an unknown sender succeeded")
+	}
+	lifted, err := c.SenderResume(ctx, "maria")
+	if err != nil || lifted.Reason != store.HoldBreaker {
+		t.Fatalf("SenderResume = %+v, %v; want the breaker hold lifted", lifted, err)
+	}
+	testrig.WaitFor(t, "the steps sent after resume", func() bool { return r.smtp.Total() == len(emails) })
+}

@@ -433,6 +433,10 @@ type Store interface {
 	// SenderHoldClear ends the sender's hold if it is of one of reasons
 	// (any reason when none is given).
 	SenderHoldClear(ctx context.Context, sender string, reasons ...string) error
+	// EnrollmentsRedecide makes the sender's active enrollments planned at
+	// or after from due at now, so that the engine decides them again (a
+	// hold lifted before its end); it returns how many.
+	EnrollmentsRedecide(ctx context.Context, sender string, from, now time.Time) (int, error)
 	// EnrollmentsPlanned lists the active enrollments whose next send is
 	// planned before until, past-due ones included, by sender and time: the
 	// demand side of a sender's capacity forecast.

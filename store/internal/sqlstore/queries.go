@@ -83,9 +83,10 @@ type queries struct {
 	InstancesDead    string `query:"instances-dead" optional:"true"`
 	InstancesForget  string `query:"instances-forget" optional:"true"`
 	// SQLite's only (see importInsert).
-	ImportProspectIDs  string `query:"import-prospect-ids" optional:"true"`
-	SenderHoldSet      string `query:"sender-hold-set"`
-	SenderHolds        string `query:"sender-holds"`
-	SenderHoldClear    string `query:"sender-hold-clear"`
-	EnrollmentsPlanned string `query:"enrollments-planned"`
+	ImportProspectIDs   string `query:"import-prospect-ids" optional:"true"`
+	SenderHoldSet       string `query:"sender-hold-set"`
+	SenderHolds         string `query:"sender-holds"`
+	SenderHoldClear     string `query:"sender-hold-clear"`
+	EnrollmentsPlanned  string `query:"enrollments-planned"`
+	EnrollmentsRedecide string `query:"enrollments-redecide"`
 }

@@ -482,3 +482,9 @@ SELECT e.sender, e.sequence, e.last_step, e.next_send_at, p.email_norm
 FROM enrollments e {{dueIndex}} JOIN prospects p ON p.id = e.prospect_id
 WHERE e.state = 'active' AND e.next_send_at < $1
 ORDER BY e.sender, e.next_send_at
+
+-- name: enrollments-redecide
+-- A sender's hold lifted early: what was planned at its end or later is
+-- due now, to be decided again by the rules.
+UPDATE enrollments SET next_send_at = $3
+WHERE sender = $1 AND state = 'active' AND next_send_at >= $2

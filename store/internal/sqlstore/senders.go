@@ -48,3 +48,14 @@ func (s *Store) SenderHoldClear(ctx context.Context, sender string, reasons ...s
 	}
 	return nil
 }
+
+// EnrollmentsRedecide makes the sender's active enrollments planned at or
+// after from due at now.
+func (s *Store) EnrollmentsRedecide(ctx context.Context, sender string, from, now time.Time) (int, error) {
+	res, err := s.write.ExecContext(ctx, s.q.EnrollmentsRedecide, sender, utc(from), utc(now))
+	if err != nil {
+		return 0, fmt.Errorf("planning sender %s's enrollments again: %w", sender, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
