@@ -594,7 +594,7 @@ func (e *Engine) finish(j *job, status store.SendStatus, state store.State, reas
 	s.LastStep = j.d.Step
 	s.Reason = reason
 	if status == store.SendBounced {
-		s.Suppress = "bounce"
+		s.Suppress, s.SuppressEvent = "bounce", store.EventBounce
 	}
 	e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: status, State: state, Err: errors.New(reason)})
 }

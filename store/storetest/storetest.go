@@ -45,6 +45,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Transitions", testTransitions},
 		{"CompletePastEndAndCounts", testCompletePastEndAndCounts},
 		{"SentRefs", testSentRefs},
+		{"EnrollmentsRunningByEmail", testEnrollmentsRunningByEmail},
+		{"StoreInventsNoEvents", testStoreInventsNoEvents},
 		{"Forget", testForget},
 		{"InboundDedupAndCursor", testInboundDedupAndCursor},
 		{"MailboxLease", testMailboxLease},

@@ -70,7 +70,7 @@ func (s *Store) InboundRecord(ctx context.Context, in store.Inbound) error {
 			if norm == "" {
 				continue
 			}
-			if err := s.suppress(ctx, tx, norm, in.SuppressReason, in.SuppressState, kindOf(in.SuppressState), now); err != nil {
+			if err := s.suppress(ctx, tx, norm, in.SuppressReason, in.SuppressState, in.SuppressEvent, now); err != nil {
 				return err
 			}
 		}

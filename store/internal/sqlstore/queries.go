@@ -48,6 +48,7 @@ type queries struct {
 	SendsByEnrollment          string `query:"sends-by-enrollment"`
 	SentByMessageIDs           string `query:"sent-by-message-ids"`
 	SentLatestToEmail          string `query:"sent-latest-to-email"`
+	EnrollmentsRunningByEmail  string `query:"enrollments-running-by-email"`
 	Suppressed                 string `query:"suppressed"`
 	SuppressionInsert          string `query:"suppression-insert"`
 	EventInsert                string `query:"event-insert"`
