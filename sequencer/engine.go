@@ -367,7 +367,7 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 	switch d.Action {
 	case Complete:
 		base.State = store.StateCompleted
-		base.Events = []store.Event{{ProspectID: en.ProspectID, EnrollmentID: en.ID, Sequence: en.Sequence, Kind: store.EventCompleted, At: now}}
+		base.Events = []store.Event{completedEvent(en, now)}
 		out.State = store.StateCompleted
 		e.settleAsync(base, out)
 		return nil, false
@@ -653,8 +653,7 @@ func (e *Engine) settleOf(j *job, up *store.SendUpdate, next *time.Time, state s
 }
 
 func (j *job) event(kind store.EventKind, at time.Time, msgID, detail string) store.Event {
-	return store.Event{ProspectID: j.e.ProspectID, EnrollmentID: j.e.ID, Sequence: j.e.Sequence,
-		Step: j.d.Step, Kind: kind, MessageID: msgID, Detail: detail, At: at}
+	return stepEvent(j.e, j.d.Step, kind, msgID, detail, at)
 }
 
 // settleAsync queues a settle nobody waits for (decisions without a send).

@@ -18,6 +18,7 @@ import (
 
 	"github.com/drip-email/drip/internal/memimap"
 	"github.com/drip-email/drip/mailer/imapwatch"
+	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
 
@@ -104,7 +105,7 @@ func benchReply(ctx context.Context, sp spec) (map[string]float64, error) {
 		Lease: cfg.Engine.MailboxLease.Approx(), Owner: "dripbench",
 		Log: quietLog(), Metrics: imapwatch.NewMetrics(prometheus.NewRegistry()),
 		OnHandled: func(h imapwatch.Handled) { handled <- h },
-	}, st)
+	}, &sequencer.InboundHandler{Store: st})
 	if err != nil {
 		return nil, err
 	}

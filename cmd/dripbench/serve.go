@@ -94,7 +94,7 @@ func benchServe(ctx context.Context, sp spec) (map[string]float64, error) {
 		Mailbox: sc.IMAP.Mailbox, Poll: sc.IMAP.Poll.Approx(), ReconnectMax: cfg.Engine.ReconnectLimit.Approx(),
 		Lease: cfg.Engine.MailboxLease.Approx(), Owner: opts.Owner, Clock: clock.Now,
 		Log: quietLog(), Metrics: imapwatch.NewMetrics(reg),
-	}, st)
+	}, &sequencer.InboundHandler{Store: st, Clock: clock})
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ func TestDovecotIdleReplyStaysUnread(t *testing.T) {
 	cfg := testConfig(host, port, "instance-a")
 	cfg.Username, cfg.Password, cfg.Mailbox = user, password, mailbox
 	cfg.Poll = time.Hour // only IDLE can bring the reply in within the deadline
-	r := start(t, cfg, st, nil)
+	r := start(t, cfg, handler(st), nil)
 	testrig.WaitFor(t, "watcher idling on Dovecot", func() bool { _, n := p.stats(); return r.w.Connected() && n >= 1 })
 
 	raw := humanReply("Luca Verdi <luca.verdi@acciaierie.example>", a.messageID)
