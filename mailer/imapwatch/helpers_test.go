@@ -93,6 +93,25 @@ func seed(t testing.TB, st store.Store, email, sequence string) seeded {
 	return seeded{prospect: p, enrollment: got, messageID: msgID}
 }
 
+// enrollOnly creates a prospect enrolled in sequence with nothing sent yet
+// (its first step is days away).
+func enrollOnly(t testing.TB, st store.Store, email, sequence string) store.Enrollment {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := store.Prospect{Email: email, FirstName: "Test"}
+	if _, err := st.ProspectUpsert(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	next := now.Add(10 * 24 * time.Hour)
+	e := store.Enrollment{ProspectID: p.ID, Sequence: sequence, Sender: senderName, State: store.StateActive,
+		FirstContact: now, Anchor: now, NextSendAt: &next, CreatedAt: now}
+	if _, err := st.EnrollmentCreate(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func enrollment(t testing.TB, st store.Store, id int64) store.Enrollment {
 	t.Helper()
 	e, err := st.EnrollmentGet(context.Background(), id)
