@@ -26,6 +26,7 @@ type InboundLookup interface {
 type InboundStore interface {
 	InboundLookup
 	MailboxCursorGet(ctx context.Context, sender string) (store.MailboxCursor, error)
+	MailboxCursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
 	InboundRecord(ctx context.Context, in store.Inbound) error
 	MailboxLease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error)
 	MailboxLeaseRelease(ctx context.Context, sender, owner string) error
@@ -85,12 +86,12 @@ func (h *InboundHandler) Cursor(ctx context.Context, sender string) (inbound.Cur
 	if err != nil {
 		return inbound.Cursor{}, false, err
 	}
-	return inbound.Cursor{UIDValidity: c.UIDValidity, LastUID: c.LastUID}, true, nil
+	return inbound.Cursor{UIDValidity: c.UIDValidity, LastUID: c.LastUID, OldBelow: c.OldBelow}, true, nil
 }
 
 // CursorStart stores the cursor of a mailbox watched for the first time.
-func (h *InboundHandler) CursorStart(ctx context.Context, sender string, uidValidity uint32) error {
-	return h.Store.InboundRecord(ctx, store.Inbound{Sender: sender, UIDValidity: uidValidity, UID: 0})
+func (h *InboundHandler) CursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error {
+	return h.Store.MailboxCursorStart(ctx, sender, uidValidity, oldBelow)
 }
 
 // Lease takes or renews the mailbox lease.

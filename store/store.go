@@ -304,6 +304,9 @@ type MailboxCursor struct {
 	Sender      string
 	UIDValidity uint32
 	LastUID     uint32
+	// OldBelow: the UIDs below it (under UIDValidity) were in the mailbox
+	// when drip first watched it; 0 when there is no such line.
+	OldBelow uint32
 }
 
 // SentRef is what a reply is matched against.
@@ -449,6 +452,10 @@ type Store interface {
 
 	// Mailbox watching.
 	MailboxCursorGet(ctx context.Context, sender string) (MailboxCursor, error)
+	// MailboxCursorStart creates the cursor of a mailbox watched for the
+	// first time (nothing handled yet; UIDs below oldBelow are old mail),
+	// and keeps one that exists.
+	MailboxCursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
 	// InboundRecord applies one handled inbound message atomically with the
 	// cursor advance. It returns ErrConflict (and changes nothing but the
 	// cursor) when Key was already handled for that sender.

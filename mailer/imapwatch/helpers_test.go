@@ -478,7 +478,7 @@ func (nopHandler) Skip(context.Context, inbound.Fetched) error { return nil }
 func (nopHandler) Cursor(context.Context, string) (inbound.Cursor, bool, error) {
 	return inbound.Cursor{}, false, nil
 }
-func (nopHandler) CursorStart(context.Context, string, uint32) error { return nil }
+func (nopHandler) CursorStart(context.Context, string, uint32, uint32) error { return nil }
 func (nopHandler) Lease(context.Context, string, string, time.Time, time.Time) (bool, error) {
 	return false, nil
 }

@@ -50,8 +50,10 @@ type Handler interface {
 	// when the mailbox was never watched.
 	Cursor(ctx context.Context, sender string) (c inbound.Cursor, ok bool, err error)
 	// CursorStart stores the cursor of a mailbox watched for the first
-	// time (nothing handled yet).
-	CursorStart(ctx context.Context, sender string, uidValidity uint32) error
+	// time (nothing handled yet), keeping the line between the mail that
+	// was there before (UIDs below oldBelow, matched by Message-ID only)
+	// and new mail; a cursor that exists meanwhile is kept as it is.
+	CursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
 	// Lease makes owner the one watcher of sender's mailbox until `until`,
 	// unless another owner holds an unexpired lease; it reports whether
 	// owner holds it. Renewal by the holder always succeeds.
@@ -92,13 +94,11 @@ type Watcher struct {
 	connected atomic.Bool
 
 	mu sync.Mutex
-	// firstSweep: when the store had no cursor for this mailbox, the
-	// messages already in it (UIDVALIDITY, up to UID) are matched by
-	// Message-ID only (see Run).
-	firstSweep struct {
-		validity uint32
-		through  uint32
-		set      bool
+	// old is the line the first start on this mailbox drew, as the
+	// cursor keeps it: UIDs below `below` under `validity` were there
+	// before drip first watched the mailbox (see Run).
+	old struct {
+		validity, below uint32
 	}
 	failures map[uint64]int // (validity, uid) -> failed attempts
 
@@ -139,7 +139,8 @@ func (w *Watcher) setConnected(on bool) {
 // On the very first start for a mailbox (no cursor in the store) the mail
 // already there is matched by Message-ID only: an old message from someone
 // who is a prospect today is not an answer to anything drip sent, and
-// matching it by address would pause that prospect.
+// matching it by address would pause that prospect. The line is the
+// UIDNEXT the server reports at that first SELECT, kept with the cursor.
 func (w *Watcher) Run(ctx context.Context) error {
 	backoff := 0 // consecutive failed sessions
 	for ctx.Err() == nil {
@@ -259,7 +260,7 @@ func (w *Watcher) session(ctx context.Context) (established bool, err error) {
 		return false, fmt.Errorf("selecting %s: %w", w.cfg.Mailbox, err)
 	}
 	validity := sel.UIDValidity
-	last, err := w.cursor(sctx, validity)
+	last, err := w.cursor(sctx, c, validity, uint32(sel.UIDNext))
 	if err != nil {
 		return false, err
 	}
@@ -396,30 +397,60 @@ func (w *Watcher) login(c *imapclient.Client) error {
 }
 
 // cursor returns the last handled UID for this UIDVALIDITY: the stored one,
-// or 0 when the store has none or one of another UIDVALIDITY (the mailbox
-// was recreated: read it all again; dedup by key keeps events single).
-func (w *Watcher) cursor(ctx context.Context, validity uint32) (uint32, error) {
+// or 0 when the store has one of another UIDVALIDITY (the mailbox was
+// recreated: read it all again; dedup by key keeps events single). With no
+// cursor at all this is the first start on the mailbox: the cursor is
+// created with the line between old mail and new at uidNext (the next UID
+// the server will give, from SELECT), so that the line holds whichever
+// instance reads on after a restart or a takeover.
+func (w *Watcher) cursor(ctx context.Context, c *imapclient.Client, validity, uidNext uint32) (uint32, error) {
 	cur, ok, err := w.h.Cursor(ctx, w.cfg.Sender)
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, fmt.Errorf("reading mailbox cursor: %w", err)
-	case !ok:
-		w.mu.Lock()
-		if !w.firstSweep.set || w.firstSweep.validity != validity {
-			w.firstSweep.validity, w.firstSweep.through, w.firstSweep.set = validity, 0, false
+	}
+	if !ok {
+		if uidNext == 0 {
+			// RFC 2060 servers may leave UIDNEXT out of SELECT.
+			if uidNext, err = w.uidNext(c); err != nil {
+				return 0, err
+			}
 		}
-		w.mu.Unlock()
-		// Store a cursor now, so that a restart does not take mail that
-		// arrived meanwhile for old mail.
-		if err := w.h.CursorStart(ctx, w.cfg.Sender, validity); err != nil {
+		if err := w.h.CursorStart(ctx, w.cfg.Sender, validity, uidNext); err != nil {
 			return 0, fmt.Errorf("creating mailbox cursor: %w", err)
 		}
-		return 0, nil
-	case cur.UIDValidity != validity:
+		cur, ok, err = w.h.Cursor(ctx, w.cfg.Sender)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("reading the new mailbox cursor: %w", err)
+		case !ok:
+			return 0, errors.New("reading the new mailbox cursor: not stored")
+		}
+		w.log.Info("first start on this mailbox: the mail already there is matched by Message-ID only",
+			"uidvalidity", validity, "old_below_uid", cur.OldBelow)
+	}
+	w.mu.Lock()
+	w.old.validity, w.old.below = cur.UIDValidity, cur.OldBelow
+	w.mu.Unlock()
+	if cur.UIDValidity != validity {
 		w.log.Info("UIDVALIDITY changed; reading the mailbox again", "was", cur.UIDValidity, "now", validity)
 		return 0, nil
 	}
 	return cur.LastUID, nil
+}
+
+// uidNext is one above the highest UID in the mailbox (1 when empty).
+func (w *Watcher) uidNext(c *imapclient.Client) (uint32, error) {
+	var all imap.UIDSet
+	all.AddRange(1, 0) // 1:*
+	list, err := c.Fetch(all, &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		return 0, fmt.Errorf("listing the mailbox: %w", err)
+	}
+	top := uint32(0)
+	for _, m := range list {
+		top = max(top, uint32(m.UID))
+	}
+	return top + 1, nil
 }
 
 // idle waits in IDLE for new mail, the renewal period, the end of the
@@ -483,16 +514,6 @@ func (w *Watcher) catchUp(ctx context.Context, c *imapclient.Client, validity ui
 	slices.Sort(uids)
 	uids = slices.Compact(uids)
 
-	w.mu.Lock()
-	if !w.firstSweep.set && w.firstSweep.validity == validity && *last == 0 {
-		// First start on this mailbox: what is there now is old mail.
-		w.firstSweep.set = true
-		if len(uids) > 0 {
-			w.firstSweep.through = uint32(uids[len(uids)-1])
-		}
-	}
-	w.mu.Unlock()
-
 	section := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: maxFetch}}
 	for len(uids) > 0 {
 		n := min(len(uids), fetchBatch)
@@ -526,7 +547,7 @@ func (w *Watcher) catchUp(ctx context.Context, c *imapclient.Client, validity ui
 // whose handling keeps failing is skipped after maxAttempts.
 func (w *Watcher) handle(ctx context.Context, validity, uid uint32, raw []byte) error {
 	w.mu.Lock()
-	old := w.firstSweep.set && w.firstSweep.validity == validity && uid <= w.firstSweep.through
+	old := w.old.validity == validity && uid < w.old.below
 	w.mu.Unlock()
 	m := inbound.Fetched{Sender: w.cfg.Sender, UIDValidity: validity, UID: uid, Raw: raw, Own: w.cfg.Own, Old: old}
 

@@ -3,9 +3,11 @@ package imapwatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
@@ -425,4 +428,66 @@ func inboundKey(t *testing.T, raw []byte) string {
 		t.Fatal(err)
 	}
 	return d.Record.Key
+}
+
+// failingUID is a Handler that fails every message with one UID, counting
+// the attempts, and hands the others on.
+type failingUID struct {
+	Handler
+	uid      uint32
+	attempts atomic.Int32
+}
+
+func (f *failingUID) Handle(ctx context.Context, m inbound.Fetched) (inbound.Handled, error) {
+	if m.UID == f.uid {
+		f.attempts.Add(1)
+		return inbound.Handled{}, errors.New("store away for a moment")
+	}
+	return f.Handler.Handle(ctx, m)
+}
+
+// TestFirstStartLineSurvivesARestart: the line between old and new mail
+// drawn at the first start is kept with the cursor, so a watcher that
+// stops in the middle of reading the old mail, and the one that reads on
+// (a restart, another instance), still match that mail by Message-ID only.
+func TestFirstStartLineSurvivesARestart(t *testing.T) {
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			st := testrig.Open(t, sk.URL(t))
+			srv := newMemIMAP(t, false)
+			var old []store.Enrollment
+			for i := range 3 {
+				addr := fmt.Sprintf("friend%d@prospect.example", i)
+				old = append(old, enrollOnly(t, st, addr, "trade-fair"))
+				srv.deliver(humanReply(addr, ""))
+			}
+			cfg := testConfig(srv.host(), srv.port(), "instance-a")
+			f := &failingUID{Handler: handler(st), uid: 2}
+			first := start(t, cfg, f, nil)
+			testrig.WaitFor(t, "the first old message handled and the second tried", func() bool {
+				return first.sawUID(1) && f.attempts.Load() >= 1
+			})
+			first.stop(t)
+
+			cfg.Owner = "instance-b"
+			second := start(t, cfg, handler(st), nil)
+			testrig.WaitFor(t, "the rest of the old mail read", func() bool { return second.sawUID(3) })
+			for _, h := range append(first.handledList(), second.handledList()...) {
+				if h.Kind != KindUnmatched {
+					t.Errorf("old mail UID %d handled as %s, want unmatched", h.UID, h.Kind)
+				}
+			}
+			for _, e := range old {
+				if s := enrollment(t, st, e.ID).State; s != store.StateActive {
+					t.Errorf("old mail changed enrollment %d to %s", e.ID, s)
+				}
+			}
+			// New mail from the same person matches by address.
+			uid := srv.deliver(humanReply("friend2@prospect.example", ""))
+			testrig.WaitFor(t, "new mail handled", func() bool { return second.sawUID(uid) })
+			if s := enrollment(t, st, old[2].ID).State; s != store.StateReplied {
+				t.Errorf("new mail from an enrolled prospect: %s, want replied", s)
+			}
+		})
+	}
 }

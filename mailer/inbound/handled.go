@@ -57,8 +57,11 @@ type Handled struct {
 }
 
 // Cursor is where the watcher of a mailbox stands: the last UID handled
-// under that UIDVALIDITY.
+// under that UIDVALIDITY, and the line its first start drew: the UIDs
+// below OldBelow were in the mailbox before drip first watched it (0: no
+// line).
 type Cursor struct {
 	UIDValidity uint32
 	LastUID     uint32
+	OldBelow    uint32
 }

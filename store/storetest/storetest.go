@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"StoreInventsNoEvents", testStoreInventsNoEvents},
 		{"Forget", testForget},
 		{"InboundDedupAndCursor", testInboundDedupAndCursor},
+		{"MailboxCursorStart", testMailboxCursorStart},
 		{"MailboxLease", testMailboxLease},
 		{"ImportBatch", testImportBatch},
 		{"Stats", testStats},

@@ -59,6 +59,7 @@ type queries struct {
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`
 	MailboxCursorGet           string `query:"mailbox-cursor-get"`
+	MailboxCursorStart         string `query:"mailbox-cursor-start"`
 	MailboxCursorAdvance       string `query:"mailbox-cursor-advance"`
 	InboundInsert              string `query:"inbound-insert"`
 	MailboxLease               string `query:"mailbox-lease"`

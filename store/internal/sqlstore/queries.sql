@@ -394,15 +394,25 @@ SELECT prospect_id, sequence FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 -- ----------------------------------------------------------- mailbox watching
 
 -- name: mailbox-cursor-get
-SELECT sender, uidvalidity, last_uid FROM mailbox_cursors WHERE sender = $1
+SELECT sender, uidvalidity, last_uid, old_below FROM mailbox_cursors WHERE sender = $1
+
+-- name: mailbox-cursor-start
+-- The first start on a mailbox; a cursor already there (another instance
+-- was quicker) is kept as it is.
+INSERT INTO mailbox_cursors (sender, uidvalidity, last_uid, old_below) VALUES ($1, $2, 0, $3)
+ON CONFLICT (sender) DO NOTHING
 
 -- name: mailbox-cursor-advance
--- A new UIDVALIDITY restarts the count; otherwise the cursor only moves on.
+-- A new UIDVALIDITY restarts the count and drops the first start's line
+-- between old and new mail; otherwise the cursor only moves on. (Every SET
+-- expression reads the row as it was.)
 INSERT INTO mailbox_cursors (sender, uidvalidity, last_uid) VALUES ($1, $2, $3)
 ON CONFLICT (sender) DO UPDATE SET
     last_uid = CASE WHEN mailbox_cursors.uidvalidity = excluded.uidvalidity
         THEN {{greatest "mailbox_cursors.last_uid" "excluded.last_uid"}}
         ELSE excluded.last_uid END,
+    old_below = CASE WHEN mailbox_cursors.uidvalidity = excluded.uidvalidity
+        THEN mailbox_cursors.old_below ELSE 0 END,
     uidvalidity = excluded.uidvalidity
 
 -- name: inbound-insert
