@@ -98,11 +98,14 @@ type stop struct {
 	To     store.State     // StateUnsubscribed or StateBounced
 	Kind   store.EventKind // EventUnsubscribe or EventBounce
 	Reason string          // the enrollment's reason and the suppression's
+	// end is the transition of one running enrollment (unsubscribed or
+	// bounced).
+	end func(e store.Enrollment, reason string, ev store.Event) store.Transition
 }
 
 var (
-	stopUnsubscribe = stop{To: store.StateUnsubscribed, Kind: store.EventUnsubscribe, Reason: "unsubscribe"}
-	stopBounce      = stop{To: store.StateBounced, Kind: store.EventBounce, Reason: "bounce"}
+	stopUnsubscribe = stop{To: store.StateUnsubscribed, Kind: store.EventUnsubscribe, Reason: "unsubscribe", end: unsubscribed}
+	stopBounce      = stop{To: store.StateBounced, Kind: store.EventBounce, Reason: "bounce", end: bounced}
 )
 
 // apply adds the stop of one prospect to rec: ens are all of the
@@ -122,7 +125,7 @@ func (s stop) apply(rec *store.Inbound, targets []store.SentRef, ens []store.Enr
 		if t, ok := byID[e.ID]; ok {
 			ev.Step, ev.MessageID = t.Step, msgID
 		}
-		rec.Transitions = append(rec.Transitions, ended(e, s.To, s.Reason, ev))
+		rec.Transitions = append(rec.Transitions, s.end(e, s.Reason, ev))
 	}
 	for _, t := range targets {
 		if !running[t.EnrollmentID] {
