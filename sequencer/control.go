@@ -279,24 +279,21 @@ func (c *Control) Pause(ctx context.Context, email string) ([]store.Enrollment, 
 		return nil, fmt.Errorf("reading enrollments: %w", err)
 	}
 	now := c.now()
-	var paused []store.Enrollment
+	var done []store.Enrollment
 	for _, e := range ens {
 		if e.State != store.StateActive {
 			continue
 		}
-		got, err := c.Store.EnrollmentTransition(ctx, store.Transition{
-			EnrollmentID: e.ID, From: []store.State{store.StateActive}, To: store.StatePaused, At: now,
-			Event: &store.Event{Kind: store.EventPaused, At: now},
-		})
+		got, err := c.Store.EnrollmentTransition(ctx, paused(e, now))
 		if errors.Is(err, store.ErrConflict) {
 			continue // it stopped or was paused meanwhile: nothing left to pause
 		}
 		if err != nil {
-			return paused, fmt.Errorf("pausing %s in %s: %w", p.Email, e.Sequence, err)
+			return done, fmt.Errorf("pausing %s in %s: %w", p.Email, e.Sequence, err)
 		}
-		paused = append(paused, got)
+		done = append(done, got)
 	}
-	return paused, nil
+	return done, nil
 }
 
 // resumeAttempts bounds the retries of a resume that races with another
@@ -354,11 +351,7 @@ func (c *Control) resume(ctx context.Context, p store.Prospect, e store.Enrollme
 			// was paused): due now, so that the engine completes it (R6).
 			next = &now
 		}
-		got, err := c.Store.EnrollmentTransition(ctx, store.Transition{
-			EnrollmentID: e.ID, From: []store.State{e.State}, To: store.StateActive, At: now,
-			Anchor: &anchor, NextSendAt: next, ClearPaused: true, ExpectVersion: e.Version,
-			Event: &store.Event{Kind: store.EventResumed, At: now},
-		})
+		got, err := c.Store.EnrollmentTransition(ctx, resumed(e, anchor, next, now))
 		if err == nil {
 			return got, true, nil
 		}
@@ -381,9 +374,9 @@ func (c *Control) resume(ctx context.Context, p store.Prospect, e store.Enrollme
 // that is not a prospect is suppressed all the same (someone asking never
 // to be written to); known reports whether it was a prospect.
 //
-// The unsubscribe events are recorded here rather than by the store, so
-// that each carries the step last handled: the funnel counts an
-// unsubscribe against the email that prompted it.
+// Each enrollment it ends gets one unsubscribe event, carrying the step
+// last handled: the funnel counts an unsubscribe against the email that
+// prompted it.
 func (c *Control) Unsubscribe(ctx context.Context, email, reason string) (known bool, err error) {
 	email = strings.TrimSpace(email)
 	if r := importer.CheckEmail(email); r != "" {
@@ -404,32 +397,28 @@ func (c *Control) Unsubscribe(ctx context.Context, email, reason string) (known 
 	if err != nil {
 		return true, fmt.Errorf("checking the suppression list: %w", err)
 	}
-	before, err := c.Store.EnrollmentsByProspect(ctx, p.ID)
+	ens, err := c.Store.EnrollmentsByProspect(ctx, p.ID)
 	if err != nil {
 		return true, fmt.Errorf("reading enrollments: %w", err)
-	}
-	if err := c.Store.SuppressionAdd(ctx, email, reason, store.StateUnsubscribed, "", now); err != nil {
-		return true, fmt.Errorf("suppressing %s: %w", email, err)
-	}
-	after, err := c.Store.EnrollmentsByProspect(ctx, p.ID)
-	if err != nil {
-		return true, fmt.Errorf("reading enrollments: %w", err)
-	}
-	state := make(map[int64]store.State, len(after))
-	for _, e := range after {
-		state[e.ID] = e.State
 	}
 	ended := 0
-	for _, e := range before {
-		if e.State.Terminal() || state[e.ID] != store.StateUnsubscribed {
+	for _, e := range ens {
+		if e.State.Terminal() {
 			continue
 		}
-		ended++
-		ev := store.Event{ProspectID: p.ID, EnrollmentID: e.ID, Sequence: e.Sequence, Step: e.LastStep,
-			Kind: store.EventUnsubscribe, Detail: reason, At: now}
-		if err := c.Store.EventAdd(ctx, ev); err != nil {
-			return true, fmt.Errorf("recording the unsubscribe: %w", err)
+		_, err := c.Store.EnrollmentTransition(ctx, unsubscribed(e, reason, store.Event{Step: e.LastStep, Detail: reason, At: now}))
+		if errors.Is(err, store.ErrConflict) {
+			continue // it ended meanwhile, with its own event
 		}
+		if err != nil {
+			return true, fmt.Errorf("unsubscribing %s from %s: %w", p.Email, e.Sequence, err)
+		}
+		ended++
+	}
+	// The suppression ends, with the same one event, whatever was enrolled
+	// meanwhile.
+	if err := c.Store.SuppressionAdd(ctx, email, reason, store.StateUnsubscribed, store.EventUnsubscribe, now); err != nil {
+		return true, fmt.Errorf("suppressing %s: %w", email, err)
 	}
 	if ended == 0 && !already {
 		// Nothing was running (completed, say): the timeline still shows it.

@@ -383,7 +383,7 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 	switch d.Action {
 	case Complete:
 		base.State = store.StateCompleted
-		base.Events = []store.Event{{ProspectID: en.ProspectID, EnrollmentID: en.ID, Sequence: en.Sequence, Kind: store.EventCompleted, At: now}}
+		base.Events = []store.Event{completedEvent(en, now)}
 		out.State = store.StateCompleted
 		e.settleAsync(base, out)
 		return nil, false
@@ -620,7 +620,7 @@ func (e *Engine) finish(j *job, status store.SendStatus, state store.State, reas
 	s.LastStep = j.d.Step
 	s.Reason = reason
 	if status == store.SendBounced {
-		s.Suppress = "bounce"
+		s.Suppress, s.SuppressEvent = "bounce", store.EventBounce
 	}
 	e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: status, State: state, Err: errors.New(reason)})
 }
@@ -679,8 +679,7 @@ func (e *Engine) settleOf(j *job, up *store.SendUpdate, next *time.Time, state s
 }
 
 func (j *job) event(kind store.EventKind, at time.Time, msgID, detail string) store.Event {
-	return store.Event{ProspectID: j.e.ProspectID, EnrollmentID: j.e.ID, Sequence: j.e.Sequence,
-		Step: j.d.Step, Kind: kind, MessageID: msgID, Detail: detail, At: at}
+	return stepEvent(j.e, j.d.Step, kind, msgID, detail, at)
 }
 
 // settleAsync queues a settle nobody waits for (decisions without a send).

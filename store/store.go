@@ -43,13 +43,32 @@ const (
 // States lists every enrollment state in a stable order (for metrics and status).
 var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed}
 
+// TerminalStates are the states no further step is ever sent in, and that
+// nothing leaves. This is the one place that says which states they are:
+// Terminal reads it, and the SQL that needs the list has it generated from
+// here (the {{terminal}} macro of store/internal/sqlstore).
+var TerminalStates = []State{StateBounced, StateUnsubscribed, StateCompleted, StateFailed}
+
 // Terminal reports whether no further step will ever be sent in state s.
 func (s State) Terminal() bool {
-	switch s {
-	case StateBounced, StateUnsubscribed, StateCompleted, StateFailed:
-		return true
+	for _, t := range TerminalStates {
+		if s == t {
+			return true
+		}
 	}
 	return false
+}
+
+// RunningStates are the states that are not terminal (active and the two
+// paused ones), in the order of States.
+func RunningStates() []State {
+	var out []State
+	for _, s := range States {
+		if !s.Terminal() {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Paused reports whether s is one of the two paused states that resume leaves.
@@ -276,6 +295,10 @@ type Settle struct {
 	// suppression list with this reason and ends the prospect's other
 	// non-terminal enrollments in State too (R7).
 	Suppress string
+	// SuppressEvent is the timeline entry (with Suppress as its detail)
+	// recorded on each other enrollment that Suppress ends; "" records none.
+	// The store records only the events it is given.
+	SuppressEvent EventKind
 }
 
 // Transition changes an enrollment's state by hand or by inbound mail.
@@ -309,6 +332,11 @@ type Inbound struct {
 	Suppress       []string
 	SuppressReason string
 	SuppressState  State
+	// SuppressEvent is the timeline entry (with SuppressReason as its detail)
+	// recorded on each enrollment that Suppress ends; "" records none. The
+	// Transitions, applied first, normally end them already, each with its
+	// own event: this is for an enrollment created meanwhile.
+	SuppressEvent EventKind
 }
 
 // MailboxCursor is where a mailbox watcher stands.
@@ -316,6 +344,9 @@ type MailboxCursor struct {
 	Sender      string
 	UIDValidity uint32
 	LastUID     uint32
+	// OldBelow: the UIDs below it (under UIDValidity) were in the mailbox
+	// when drip first watched it; 0 when there is no such line.
+	OldBelow uint32
 }
 
 // SentRef is what a reply is matched against.
@@ -459,6 +490,12 @@ type Store interface {
 	SentByMessageIDs(ctx context.Context, ids []string) (SentRef, error)
 	// SentLatestToEmail finds the latest send to an address (any sequence).
 	SentLatestToEmail(ctx context.Context, email string) (SentRef, error)
+	// EnrollmentsRunningByEmail lists the running (non-terminal)
+	// enrollments of the prospect with this address, oldest first, whether
+	// or not anything was sent to them: each with its latest send (Step and
+	// MessageID), or Step 0 and no MessageID when nothing was sent yet.
+	// None (and no error) when the address is no prospect's.
+	EnrollmentsRunningByEmail(ctx context.Context, email string) ([]SentRef, error)
 	// SenderDailyUsed is how many attempts the sender began on that local day.
 	SenderDailyUsed(ctx context.Context, sender, day string) (int, error)
 
@@ -479,6 +516,10 @@ type Store interface {
 
 	// Mailbox watching.
 	MailboxCursorGet(ctx context.Context, sender string) (MailboxCursor, error)
+	// MailboxCursorStart creates the cursor of a mailbox watched for the
+	// first time (nothing handled yet; UIDs below oldBelow are old mail),
+	// and keeps one that exists.
+	MailboxCursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
 	// InboundRecord applies one handled inbound message atomically with the
 	// cursor advance. It returns ErrConflict (and changes nothing but the
 	// cursor) when Key was already handled for that sender.

@@ -70,7 +70,7 @@ func TestDovecotIdleReplyStaysUnread(t *testing.T) {
 	cfg := testConfig(host, port, "instance-a")
 	cfg.Username, cfg.Password, cfg.Mailbox = user, password, mailbox
 	cfg.Poll = time.Hour // only IDLE can bring the reply in within the deadline
-	r := start(t, cfg, st, nil)
+	r := start(t, cfg, handler(st), nil)
 	testrig.WaitFor(t, "watcher idling on Dovecot", func() bool { _, n := p.stats(); return r.w.Connected() && n >= 1 })
 
 	raw := humanReply("Luca Verdi <luca.verdi@acciaierie.example>", a.messageID)
@@ -110,4 +110,123 @@ func splitHostPort(t testing.TB, addr string) (string, int) {
 		t.Fatal(err)
 	}
 	return h, n
+}
+
+// TestDovecotNothingSentYet: against a real Dovecot, a reply, an
+// auto-reply, a stop request and a 5.x.x report naming the address, each
+// from (or about) an enrolled prospect drip has sent nothing to yet, do
+// what they do for a prospect who received step 1 (issue 16.2); a message
+// from an unknown address stays unmatched.
+func TestDovecotNothingSentYet(t *testing.T) {
+	addr, user, password := dovecot(t)
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
+	}
+	defer c.Close()
+	if err := c.Login(user, password).Wait(); err != nil {
+		t.Fatalf("logging in to Dovecot: %v", err)
+	}
+	mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
+	if err := c.Create(mailbox, nil).Wait(); err != nil {
+		t.Fatalf("creating %s: %v", mailbox, err)
+	}
+	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+
+	st := testrig.Open(t, testrig.SQLiteURL(t))
+	host, port := splitHostPort(t, addr)
+	cfg := testConfig(host, port, "instance-a")
+	cfg.Username, cfg.Password, cfg.Mailbox = user, password, mailbox
+	cfg.Poll = 200 * time.Millisecond
+	r := start(t, cfg, handler(st), nil)
+	// Started on an empty mailbox: everything below arrives after the
+	// first start, so it may match by address.
+	testrig.WaitFor(t, "watcher connected to Dovecot", r.w.Connected)
+
+	type pair struct {
+		class      string
+		sent       seeded
+		fresh      store.Enrollment
+		wantState  store.State
+		suppressed bool
+	}
+	pairs := []*pair{
+		{class: "reply", wantState: store.StateReplied},
+		{class: "auto-reply", wantState: store.StateActive},
+		{class: "stop request", wantState: store.StateUnsubscribed, suppressed: true},
+		{class: "5.x.x report", wantState: store.StateBounced, suppressed: true},
+	}
+	var raws [][]byte
+	for i, p := range pairs {
+		sentAddr := fmt.Sprintf("sent%d@prospect.example", i)
+		freshAddr := fmt.Sprintf("fresh%d@prospect.example", i)
+		p.sent = seed(t, st, sentAddr, "trade-fair")
+		p.fresh = enrollOnly(t, st, freshAddr, "trade-fair")
+		switch p.class {
+		case "reply":
+			raws = append(raws, humanReply(sentAddr, p.sent.messageID), humanReply(freshAddr, ""))
+		case "auto-reply":
+			raws = append(raws, outOfOffice(sentAddr, p.sent.messageID), outOfOffice(freshAddr, ""))
+		case "stop request":
+			raws = append(raws, stopRequest(sentAddr, p.sent.messageID), stopRequest(freshAddr, ""))
+		case "5.x.x report":
+			raws = append(raws, dsn(p.sent.messageID, [3]string{sentAddr, "5.1.1", "failed"}),
+				dsn("<not-ours@mx.elsewhere.example>", [3]string{freshAddr, "5.1.1", "failed"}))
+		}
+	}
+	raws = append(raws, humanReply("stranger@elsewhere.example", ""), stopRequest("nobody@elsewhere.example", ""))
+	for _, raw := range raws {
+		appendTo(t, c, mailbox, raw)
+	}
+	testrig.WaitFor(t, "every message handled", func() bool { return len(r.handledList()) >= len(raws) })
+
+	// What the timeline says happened, without the send itself.
+	effect := func(prospectID int64) map[store.EventKind]int {
+		k := kinds(timeline(t, st, prospectID))
+		delete(k, store.EventSent)
+		return k
+	}
+	for _, p := range pairs {
+		sent := enrollment(t, st, p.sent.enrollment.ID)
+		fresh := enrollment(t, st, p.fresh.ID)
+		if sent.State != p.wantState || fresh.State != p.wantState {
+			t.Errorf("%s: enrollment of the prospect who got step 1 is %s, of the one who got nothing %s; want both %s",
+				p.class, sent.State, fresh.State, p.wantState)
+		}
+		sentEmail, freshEmail := p.sent.prospect.Email, "fresh"+strings.TrimPrefix(p.sent.prospect.Email, "sent")
+		if s, f := suppressed(t, st, sentEmail), suppressed(t, st, freshEmail); s != p.suppressed || f != p.suppressed {
+			t.Errorf("%s: suppressed: after step 1 %v, with nothing sent %v; want %v", p.class, s, f, p.suppressed)
+		}
+		if s, f := effect(p.sent.prospect.ID), effect(p.fresh.ProspectID); !mapsEqual(s, f) {
+			t.Errorf("%s: timeline after step 1 %v, with nothing sent %v; want the same", p.class, s, f)
+		}
+	}
+	byKind := map[string]int{}
+	for _, h := range r.handledList() {
+		byKind[h.Kind]++
+	}
+	want := map[string]int{KindReply: 2, KindAutoReply: 2, KindUnsubscribe: 2, KindBounce: 2, KindUnmatched: 2}
+	if !mapsEqual(byKind, want) {
+		t.Errorf("handled %v, want %v", byKind, want)
+	}
+	for _, a := range []string{"stranger@elsewhere.example", "nobody@elsewhere.example"} {
+		if suppressed(t, st, a) {
+			t.Errorf("%s, unknown to drip, was suppressed", a)
+		}
+	}
+}
+
+// appendTo APPENDs raw to mailbox.
+func appendTo(t *testing.T, c *imapclient.Client, mailbox string, raw []byte) {
+	t.Helper()
+	cmd := c.Append(mailbox, int64(len(raw)), nil)
+	if _, err := cmd.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		t.Fatalf("APPEND: %v", err)
+	}
 }

@@ -99,7 +99,7 @@ func TestReplyWhileIdlingStopsFurtherSteps(t *testing.T) {
 				t.Fatal("no step 1 to the replier captured")
 			}
 
-			r := start(t, testConfig(imapSrv.host(), imapSrv.port(), "instance-a"), st, nil)
+			r := start(t, testConfig(imapSrv.host(), imapSrv.port(), "instance-a"), handler(st), nil)
 			imapSrv.waitIdles(t, r, 1)
 			imapSrv.deliver(humanReply("replier@prospect.example", step1))
 			testrig.WaitFor(t, "the replier's enrollment replied", func() bool {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/drip-email/drip/internal/memimap"
 	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/mailer/inbound"
+	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
 
@@ -88,6 +91,25 @@ func seed(t testing.TB, st store.Store, email, sequence string) seeded {
 		t.Fatal(err)
 	}
 	return seeded{prospect: p, enrollment: got, messageID: msgID}
+}
+
+// enrollOnly creates a prospect enrolled in sequence with nothing sent yet
+// (its first step is days away).
+func enrollOnly(t testing.TB, st store.Store, email, sequence string) store.Enrollment {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := store.Prospect{Email: email, FirstName: "Test"}
+	if _, err := st.ProspectUpsert(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	next := now.Add(10 * 24 * time.Hour)
+	e := store.Enrollment{ProspectID: p.ID, Sequence: sequence, Sender: senderName, State: store.StateActive,
+		FirstContact: now, Anchor: now, NextSendAt: &next, CreatedAt: now}
+	if _, err := st.EnrollmentCreate(ctx, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 func enrollment(t testing.TB, st store.Store, id int64) store.Enrollment {
@@ -442,8 +464,28 @@ func testConfig(host string, port int, owner string) Config {
 	}
 }
 
-// start runs a watcher with cfg on st; it is stopped at cleanup.
-func start(t testing.TB, cfg Config, st Store, mod func(*Watcher)) *running {
+// handler is the sequencer's handler of inbound mail on st: what decides
+// and records each message in production.
+func handler(st sequencer.InboundStore) Handler { return &sequencer.InboundHandler{Store: st} }
+
+// nopHandler is a Handler for tests that never get as far as a message.
+type nopHandler struct{}
+
+func (nopHandler) Handle(context.Context, inbound.Fetched) (inbound.Handled, error) {
+	return inbound.Handled{}, errors.New("nopHandler handles nothing")
+}
+func (nopHandler) Skip(context.Context, inbound.Fetched) error { return nil }
+func (nopHandler) Cursor(context.Context, string) (inbound.Cursor, bool, error) {
+	return inbound.Cursor{}, false, nil
+}
+func (nopHandler) CursorStart(context.Context, string, uint32, uint32) error { return nil }
+func (nopHandler) Lease(context.Context, string, string, time.Time, time.Time) (bool, error) {
+	return false, nil
+}
+func (nopHandler) LeaseRelease(context.Context, string, string) error { return nil }
+
+// start runs a watcher with cfg on h; it is stopped at cleanup.
+func start(t testing.TB, cfg Config, h Handler, mod func(*Watcher)) *running {
 	t.Helper()
 	r := &running{done: make(chan struct{}), reg: prometheus.NewRegistry()}
 	cfg.Metrics = NewMetrics(r.reg)
@@ -453,7 +495,7 @@ func start(t testing.TB, cfg Config, st Store, mod func(*Watcher)) *running {
 		r.handled = append(r.handled, h)
 		r.mu.Unlock()
 	}
-	w, err := New(cfg, st)
+	w, err := New(cfg, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func replyLatencies(b *testing.B, st store.Store, n int, burst bool) []time.Dura
 	cfg := testConfig(srv.host(), srv.port(), "bench")
 	cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	cfg.OnHandled = func(h Handled) { handled <- h }
-	w, err := New(cfg, st)
+	w, err := New(cfg, handler(st))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,22 +1,27 @@
 package imapwatch
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
 
-// Labels of drip_inbound_messages_total{kind}.
+	"github.com/drip-email/drip/mailer/inbound"
+)
+
+// Labels of drip_inbound_messages_total{kind} (see inbound.Labels).
 const (
-	KindReply       = "reply"
-	KindAutoReply   = "auto_reply"
-	KindBounce      = "bounce"
-	KindDelayed     = "delayed"
-	KindUnsubscribe = "unsubscribe"
-	KindUnmatched   = "unmatched" // matched no send of ours, could not be read, or could not be classified
-	KindOwn         = "own"       // sent from one of our own addresses
-	KindDeferred    = "deferred"  // an out-of-office with a return date deferred the enrollment (R5b)
-	KindLeft        = "left"      // an auto-reply said the person left the company
+	KindReply       = inbound.LabelReply
+	KindAutoReply   = inbound.LabelAutoReply
+	KindBounce      = inbound.LabelBounce
+	KindDelayed     = inbound.LabelDelayed
+	KindUnsubscribe = inbound.LabelUnsubscribe
+	KindUnmatched   = inbound.LabelUnmatched
+	KindOwn         = inbound.LabelOwn
+	KindDeferred    = inbound.LabelDeferred
+	KindLeft        = inbound.LabelLeft
+	KindFlagged     = inbound.LabelFlagged
 )
 
 // Kinds lists every kind label in a stable order.
-var Kinds = []string{KindReply, KindAutoReply, KindBounce, KindDelayed, KindUnsubscribe, KindUnmatched, KindOwn, KindDeferred, KindLeft}
+var Kinds = inbound.Labels
 
 // Metrics are the watchers' Prometheus series, registered once on the
 // Registerer passed in and shared by the watchers of every sender.

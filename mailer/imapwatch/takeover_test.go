@@ -15,7 +15,7 @@ import (
 
 // leaseCounter counts each owner's refused lease attempts.
 type leaseCounter struct {
-	Store
+	store.Store
 	mu      sync.Mutex
 	refused map[string]int
 }
@@ -53,7 +53,7 @@ func TestTakeoverAfterCrash(t *testing.T) {
 	for _, owner := range []string{"instance-a", "instance-b"} {
 		cfg := testConfig(srv.host(), srv.port(), owner)
 		cfg.Lease = time.Second
-		watchers[owner] = start(t, cfg, lc, crashLike)
+		watchers[owner] = start(t, cfg, handler(lc), crashLike)
 	}
 	var leader, follower *running
 	testrig.WaitFor(t, "one instance connected", func() bool {

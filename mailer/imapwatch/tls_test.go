@@ -100,7 +100,7 @@ func TestDialTLSModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig("127.0.0.1", tt.port, "instance-a")
 			cfg.TLS, cfg.RootCAs, cfg.Timeout = tt.mode, tt.roots, 2*time.Second
-			w, err := New(cfg, fakeStore{})
+			w, err := New(cfg, nopHandler{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,16 +1,17 @@
-// Package imapwatch watches one sender's mailbox over IMAP for what
-// prospects send back, and records it: a reply pauses the prospect
-// (enrollment state replied), an auto-reply is noted, a bounce or a stop
-// request ends the enrollment and suppresses the address. See the
-// contract's "Reply detection".
+// Package imapwatch watches one sender's mailbox over IMAP and hands what
+// arrives to a Handler, which decides what each message means and records
+// it (the sequencer: a reply pauses the prospect, a bounce or a stop request
+// ends the enrollment). This package does IMAP only: connect, IDLE or poll,
+// the UIDVALIDITY and UID cursor, fetch, and the mailbox lease, all through
+// the Handler. See the contract's "Reply detection".
 //
-// One Watcher serves one mailbox. It holds the mailbox's lease in the store
-// while it watches, so that of several drip instances exactly one watches
-// each mailbox; another takes over when the lease runs out. It reads the
-// mailbox in UID order from the cursor the store keeps (UIDVALIDITY and
-// last handled UID), records each message atomically with the cursor
-// advance, waits with IDLE where the server has it and polls otherwise,
-// and never sets \Seen: the rep's mail stays unread.
+// One Watcher serves one mailbox. It holds the mailbox's lease while it
+// watches, so that of several drip instances exactly one watches each
+// mailbox; another takes over when the lease runs out. It reads the mailbox
+// in UID order from the cursor (UIDVALIDITY and last handled UID), has each
+// message recorded atomically with the cursor advance, waits with IDLE where
+// the server has it and polls otherwise, and never sets \Seen: the rep's
+// mail stays unread.
 package imapwatch
 
 import (
@@ -30,29 +31,39 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/mailer/inbound"
 )
 
-// Store is what a Watcher needs of the store.
-type Store interface {
-	Lookup
-	MailboxCursorGet(ctx context.Context, sender string) (store.MailboxCursor, error)
-	InboundRecord(ctx context.Context, in store.Inbound) error
-	MailboxLease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error)
-	MailboxLeaseRelease(ctx context.Context, sender, owner string) error
+// Handler decides what a message means and records it. The sequencer
+// implements it; imapwatch never decides a message's meaning itself. One
+// Handler may serve the watchers of every mailbox at once.
+type Handler interface {
+	// Handle decides what m means and records it atomically with the
+	// advance of the mailbox cursor to m.UID. A message handled before is
+	// reported Duplicate (and only the cursor moves). An error leaves the
+	// message and the cursor as they were, for a later attempt.
+	Handle(ctx context.Context, m inbound.Fetched) (inbound.Handled, error)
+	// Skip advances the cursor past m with no other effect: a message whose
+	// handling keeps failing must not stop the mailbox.
+	Skip(ctx context.Context, m inbound.Fetched) error
+	// Cursor is where the watcher of sender's mailbox stands; ok is false
+	// when the mailbox was never watched.
+	Cursor(ctx context.Context, sender string) (c inbound.Cursor, ok bool, err error)
+	// CursorStart stores the cursor of a mailbox watched for the first
+	// time (nothing handled yet), keeping the line between the mail that
+	// was there before (UIDs below oldBelow, matched by Message-ID only)
+	// and new mail; a cursor that exists meanwhile is kept as it is.
+	CursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
+	// Lease makes owner the one watcher of sender's mailbox until `until`,
+	// unless another owner holds an unexpired lease; it reports whether
+	// owner holds it. Renewal by the holder always succeeds.
+	Lease(ctx context.Context, sender, owner string, now, until time.Time) (bool, error)
+	// LeaseRelease gives up owner's lease (a no-op when not owner's).
+	LeaseRelease(ctx context.Context, sender, owner string) error
 }
 
 // Handled reports one recorded message (Config.OnHandled).
-type Handled struct {
-	Sender string
-	UID    uint32
-	Kind   string // one of Kinds
-	// Duplicate: the message had been handled before (same Message-ID, or a
-	// UIDVALIDITY change); nothing but the cursor changed.
-	Duplicate    bool
-	EnrollmentID int64 // the matched send's enrollment; 0 when unmatched
-	Email        string
-}
+type Handled = inbound.Handled
 
 const (
 	// maxFetch is how much of a message is read: headers, the new text and
@@ -81,19 +92,17 @@ var (
 // Watcher watches one mailbox. Create it with New; Run it once.
 type Watcher struct {
 	cfg Config
-	st  Store
+	h   Handler
 	log *slog.Logger
 
 	connected atomic.Bool
 
 	mu sync.Mutex
-	// firstSweep: when the store had no cursor for this mailbox, the
-	// messages already in it (UIDVALIDITY, up to UID) are matched by
-	// Message-ID only (see Run).
-	firstSweep struct {
-		validity uint32
-		through  uint32
-		set      bool
+	// old is the line the first start on this mailbox drew, as the
+	// cursor keeps it: UIDs below `below` under `validity` were there
+	// before drip first watched the mailbox (see Run).
+	old struct {
+		validity, below uint32
 	}
 	failures map[uint64]int // (validity, uid) -> failed attempts
 
@@ -102,16 +111,17 @@ type Watcher struct {
 	keepLease bool
 }
 
-// New checks cfg and returns a Watcher of its mailbox on st.
-func New(cfg Config, st Store) (*Watcher, error) {
-	if st == nil {
-		return nil, fmt.Errorf("imap watcher of sender %q: no store", cfg.Sender)
+// New checks cfg and returns a Watcher of its mailbox that hands each
+// message to h.
+func New(cfg Config, h Handler) (*Watcher, error) {
+	if h == nil {
+		return nil, fmt.Errorf("imap watcher of sender %q: no handler", cfg.Sender)
 	}
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	w := &Watcher{cfg: c, st: st, failures: map[uint64]int{}}
+	w := &Watcher{cfg: c, h: h, failures: map[uint64]int{}}
 	w.log = c.Log.With("sender", c.Sender, "imap", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), "mailbox", c.Mailbox)
 	c.Metrics.setConnected(c.Sender, false)
 	return w, nil
@@ -127,18 +137,19 @@ func (w *Watcher) setConnected(on bool) {
 }
 
 // Run watches until ctx ends, then logs out, releases the lease and
-// returns nil. Connection and store errors are logged and retried with
+// returns nil. Connection and handler errors are logged and retried with
 // backoff, never returned.
 //
 // On the very first start for a mailbox (no cursor in the store) the mail
 // already there is matched by Message-ID only: an old message from someone
 // who is a prospect today is not an answer to anything drip sent, and
-// matching it by address would pause that prospect.
+// matching it by address would pause that prospect. The line is the
+// UIDNEXT the server reports at that first SELECT, kept with the cursor.
 func (w *Watcher) Run(ctx context.Context) error {
 	backoff := 0 // consecutive failed sessions
 	for ctx.Err() == nil {
 		now := w.cfg.Clock()
-		held, err := w.st.MailboxLease(ctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
+		held, err := w.h.Lease(ctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -175,7 +186,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if !w.keepLease {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := w.st.MailboxLeaseRelease(rctx, w.cfg.Sender, w.cfg.Owner); err != nil {
+		if err := w.h.LeaseRelease(rctx, w.cfg.Sender, w.cfg.Owner); err != nil {
 			w.log.Warn("releasing the mailbox lease", "err", err)
 		}
 	}
@@ -255,7 +266,7 @@ func (w *Watcher) session(ctx context.Context) (established bool, err error) {
 		return false, fmt.Errorf("selecting %s: %w", w.cfg.Mailbox, err)
 	}
 	validity := sel.UIDValidity
-	last, err := w.cursor(sctx, validity)
+	last, err := w.cursor(sctx, c, validity, uint32(sel.UIDNext))
 	if err != nil {
 		return false, err
 	}
@@ -305,7 +316,7 @@ func (w *Watcher) renew(sctx context.Context, cancel context.CancelCauseFunc) {
 		case <-t.C:
 		}
 		now := w.cfg.Clock()
-		held, err := w.st.MailboxLease(sctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
+		held, err := w.h.Lease(sctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
 		if sctx.Err() != nil {
 			return
 		}
@@ -392,31 +403,60 @@ func (w *Watcher) login(c *imapclient.Client) error {
 }
 
 // cursor returns the last handled UID for this UIDVALIDITY: the stored one,
-// or 0 when the store has none or one of another UIDVALIDITY (the mailbox
-// was recreated: read it all again; dedup by key keeps events single).
-func (w *Watcher) cursor(ctx context.Context, validity uint32) (uint32, error) {
-	cur, err := w.st.MailboxCursorGet(ctx, w.cfg.Sender)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		w.mu.Lock()
-		if !w.firstSweep.set || w.firstSweep.validity != validity {
-			w.firstSweep.validity, w.firstSweep.through, w.firstSweep.set = validity, 0, false
+// or 0 when the store has one of another UIDVALIDITY (the mailbox was
+// recreated: read it all again; dedup by key keeps events single). With no
+// cursor at all this is the first start on the mailbox: the cursor is
+// created with the line between old mail and new at uidNext (the next UID
+// the server will give, from SELECT), so that the line holds whichever
+// instance reads on after a restart or a takeover.
+func (w *Watcher) cursor(ctx context.Context, c *imapclient.Client, validity, uidNext uint32) (uint32, error) {
+	cur, ok, err := w.h.Cursor(ctx, w.cfg.Sender)
+	if err != nil {
+		return 0, fmt.Errorf("reading mailbox cursor: %w", err)
+	}
+	if !ok {
+		if uidNext == 0 {
+			// RFC 2060 servers may leave UIDNEXT out of SELECT.
+			if uidNext, err = w.uidNext(c); err != nil {
+				return 0, err
+			}
 		}
-		w.mu.Unlock()
-		// Store a cursor now, so that a restart does not take mail that
-		// arrived meanwhile for old mail.
-		in := store.Inbound{Sender: w.cfg.Sender, UIDValidity: validity, UID: 0}
-		if err := w.st.InboundRecord(ctx, in); err != nil {
+		if err := w.h.CursorStart(ctx, w.cfg.Sender, validity, uidNext); err != nil {
 			return 0, fmt.Errorf("creating mailbox cursor: %w", err)
 		}
-		return 0, nil
-	case err != nil:
-		return 0, fmt.Errorf("reading mailbox cursor: %w", err)
-	case cur.UIDValidity != validity:
+		cur, ok, err = w.h.Cursor(ctx, w.cfg.Sender)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("reading the new mailbox cursor: %w", err)
+		case !ok:
+			return 0, errors.New("reading the new mailbox cursor: not stored")
+		}
+		w.log.Info("first start on this mailbox: the mail already there is matched by Message-ID only",
+			"uidvalidity", validity, "old_below_uid", cur.OldBelow)
+	}
+	w.mu.Lock()
+	w.old.validity, w.old.below = cur.UIDValidity, cur.OldBelow
+	w.mu.Unlock()
+	if cur.UIDValidity != validity {
 		w.log.Info("UIDVALIDITY changed; reading the mailbox again", "was", cur.UIDValidity, "now", validity)
 		return 0, nil
 	}
 	return cur.LastUID, nil
+}
+
+// uidNext is one above the highest UID in the mailbox (1 when empty).
+func (w *Watcher) uidNext(c *imapclient.Client) (uint32, error) {
+	var all imap.UIDSet
+	all.AddRange(1, 0) // 1:*
+	list, err := c.Fetch(all, &imap.FetchOptions{UID: true}).Collect()
+	if err != nil {
+		return 0, fmt.Errorf("listing the mailbox: %w", err)
+	}
+	top := uint32(0)
+	for _, m := range list {
+		top = max(top, uint32(m.UID))
+	}
+	return top + 1, nil
 }
 
 // idle waits in IDLE for new mail, the renewal period, the end of the
@@ -480,16 +520,6 @@ func (w *Watcher) catchUp(ctx context.Context, c *imapclient.Client, validity ui
 	slices.Sort(uids)
 	uids = slices.Compact(uids)
 
-	w.mu.Lock()
-	if !w.firstSweep.set && w.firstSweep.validity == validity && *last == 0 {
-		// First start on this mailbox: what is there now is old mail.
-		w.firstSweep.set = true
-		if len(uids) > 0 {
-			w.firstSweep.through = uint32(uids[len(uids)-1])
-		}
-	}
-	w.mu.Unlock()
-
 	section := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: maxFetch}}
 	for len(uids) > 0 {
 		n := min(len(uids), fetchBatch)
@@ -519,24 +549,17 @@ func (w *Watcher) catchUp(ctx context.Context, c *imapclient.Client, validity ui
 	return nil
 }
 
-// handle decides what one message does and records it with the cursor.
-// A message whose handling keeps failing is skipped after maxAttempts.
+// handle has one message decided and recorded with the cursor. A message
+// whose handling keeps failing is skipped after maxAttempts.
 func (w *Watcher) handle(ctx context.Context, validity, uid uint32, raw []byte) error {
 	w.mu.Lock()
-	byAddress := !(w.firstSweep.set && w.firstSweep.validity == validity && uid <= w.firstSweep.through)
+	old := w.old.validity == validity && uid < w.old.below
 	w.mu.Unlock()
+	m := inbound.Fetched{Sender: w.cfg.Sender, UIDValidity: validity, UID: uid, Raw: raw, Own: w.cfg.Own, Old: old}
 
-	record := func() (decision, error) {
-		d, err := decide(ctx, w.st, w.cfg.Own, raw, w.cfg.Clock(), byAddress)
-		if err != nil {
-			return d, err
-		}
-		d.in.Sender, d.in.UIDValidity, d.in.UID = w.cfg.Sender, validity, uid
-		return d, w.st.InboundRecord(ctx, d.in)
-	}
-	d, err := record()
+	h, err := w.h.Handle(ctx, m)
 	key := uint64(validity)<<32 | uint64(uid)
-	if err != nil && !errors.Is(err, store.ErrConflict) {
+	if err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
@@ -549,38 +572,37 @@ func (w *Watcher) handle(ctx context.Context, validity, uid uint32, raw []byte) 
 		}
 		// Once more before giving up, so that a store that was down a
 		// while and is back does not cost a reply.
-		d, err = record()
+		h, err = w.h.Handle(ctx, m)
 	}
-	dup := errors.Is(err, store.ErrConflict)
-	if err != nil && !dup {
+	if err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
 		w.log.Error("skipping a message that cannot be handled", "uid", uid, "attempts", maxAttempts+1, "err", err)
-		d = decision{kind: KindUnmatched, in: store.Inbound{Sender: w.cfg.Sender, UIDValidity: validity, UID: uid, Key: rawKey(raw)}}
-		if err := w.st.InboundRecord(ctx, d.in); err != nil && !errors.Is(err, store.ErrConflict) {
+		if err := w.h.Skip(ctx, m); err != nil {
 			return fmt.Errorf("skipping message UID %d: %w", uid, err)
 		}
+		h = inbound.Handled{Kind: KindUnmatched, Note: "skipped: " + err.Error()}
 	}
+	h.Sender, h.UID = w.cfg.Sender, uid
 	w.mu.Lock()
 	delete(w.failures, key)
 	w.mu.Unlock()
 
-	if !dup {
-		w.cfg.Metrics.count(d.kind)
+	if !h.Duplicate {
+		w.cfg.Metrics.count(h.Kind)
 	}
 	switch {
-	case d.kind == KindUnmatched:
+	case h.Kind == KindUnmatched:
 		// Newsletters, colleagues, old mail: common, and not news.
-		w.log.Debug("inbound message unmatched", "uid", uid, "why", d.notes, "duplicate", dup)
-	case d.kind == KindOwn:
+		w.log.Debug("inbound message unmatched", "uid", uid, "why", h.Note, "duplicate", h.Duplicate)
+	case h.Kind == KindOwn:
 		w.log.Debug("inbound message is our own", "uid", uid)
 	default:
-		w.log.Info("inbound message handled", "uid", uid, "kind", d.kind, "enrollment", d.ref.EnrollmentID, "duplicate", dup)
+		w.log.Info("inbound message handled", "uid", uid, "kind", h.Kind, "enrollment", h.EnrollmentID, "duplicate", h.Duplicate)
 	}
 	if w.cfg.OnHandled != nil {
-		w.cfg.OnHandled(Handled{Sender: w.cfg.Sender, UID: uid, Kind: d.kind, Duplicate: dup,
-			EnrollmentID: d.ref.EnrollmentID, Email: d.ref.Email})
+		w.cfg.OnHandled(h)
 	}
 	return nil
 }

@@ -3,9 +3,11 @@ package imapwatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/mailer/inbound"
+	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
 
@@ -45,7 +49,7 @@ func TestEachClassDoesWhatItSays(t *testing.T) {
 			byAddr := seed(t, st, "j.kowalski@kowal.example", "trade-fair")
 			untouched := seed(t, st, "m.rossi@rossi.example", "trade-fair")
 
-			r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
+			r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), handler(st), nil)
 			srv.waitIdles(t, r, 1)
 
 			type delivery struct {
@@ -159,7 +163,7 @@ func TestRestartReHandlesNothing(t *testing.T) {
 			c := seed(t, st, "c@prospect.example", "trade-fair")
 			cfg := testConfig(srv.host(), srv.port(), "instance-a")
 
-			first := start(t, cfg, st, nil)
+			first := start(t, cfg, handler(st), nil)
 			srv.waitIdles(t, first, 1)
 			srv.deliver(outOfOffice("a@prospect.example", a.messageID))
 			srv.deliver(humanReply("b@prospect.example", b.messageID))
@@ -172,7 +176,7 @@ func TestRestartReHandlesNothing(t *testing.T) {
 
 			down := srv.deliver(humanReply("c@prospect.example", c.messageID)) // while no watcher runs
 
-			second := start(t, cfg, st, nil)
+			second := start(t, cfg, handler(st), nil)
 			testrig.WaitFor(t, "the message that came while down handled", func() bool { return second.sawUID(down) })
 			testrig.WaitFor(t, "replied", func() bool { return enrollment(t, st, c.enrollment.ID).State == store.StateReplied })
 			if got := second.handledList(); len(got) != 1 {
@@ -207,7 +211,7 @@ func TestUIDValidityChangeAddsNoDuplicates(t *testing.T) {
 				outOfOffice("a@prospect.example", a.messageID),
 				dsn(a.messageID, [3]string{"a@prospect.example", "4.4.7", "delayed"}),
 			}
-			first := start(t, cfg, st, nil)
+			first := start(t, cfg, handler(st), nil)
 			srv.waitIdles(t, first, 1)
 			for _, raw := range old {
 				srv.deliver(raw)
@@ -219,7 +223,7 @@ func TestUIDValidityChangeAddsNoDuplicates(t *testing.T) {
 			fresh := humanReply("b@prospect.example", b.messageID)
 			srv.recreateInbox(append(old, fresh)...)
 
-			second := start(t, cfg, st, nil)
+			second := start(t, cfg, handler(st), nil)
 			testrig.WaitFor(t, "all three read again", func() bool { return len(second.handledList()) == 3 })
 			got := second.handledList()
 			if !got[0].Duplicate || !got[1].Duplicate || got[2].Duplicate || got[2].Kind != KindReply {
@@ -244,7 +248,7 @@ func TestReconnectsAfterDroppedConnection(t *testing.T) {
 	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, false)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
-	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
+	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), handler(st), nil)
 	srv.waitIdles(t, r, 1)
 
 	srv.proxy.drop()
@@ -265,7 +269,7 @@ func TestPollsWithoutIdle(t *testing.T) {
 	a := seed(t, st, "a@prospect.example", "trade-fair")
 	cfg := testConfig(srv.host(), srv.port(), "instance-a")
 	cfg.Poll = 50 * time.Millisecond
-	r := start(t, cfg, st, nil)
+	r := start(t, cfg, handler(st), nil)
 	testrig.WaitFor(t, "watcher connected", r.w.Connected)
 	uid := srv.deliver(humanReply("a@prospect.example", a.messageID))
 	testrig.WaitFor(t, "reply handled by polling", func() bool { return r.sawUID(uid) })
@@ -283,7 +287,7 @@ func TestIdleIsUsedWhenAnnounced(t *testing.T) {
 	st := testrig.Open(t, testrig.SQLiteURL(t))
 	srv := newMemIMAP(t, false)
 	a := seed(t, st, "a@prospect.example", "trade-fair")
-	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
+	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), handler(st), nil)
 	srv.waitIdles(t, r, 1)
 	uid := srv.deliver(humanReply("a@prospect.example", a.messageID))
 	testrig.WaitFor(t, "reply handled", func() bool { return r.sawUID(uid) })
@@ -300,7 +304,7 @@ func TestFirstStartMatchesOldMailByMessageIDOnly(t *testing.T) {
 	oldUID := srv.deliver(humanReply("friend@prospect.example", ""))
 	srv.deliver(humanReply("answered@prospect.example", answered.messageID))
 
-	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), st, nil)
+	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), handler(st), nil)
 	testrig.WaitFor(t, "old mail read", func() bool { return len(r.handledList()) == 2 })
 	if h := r.handledList()[0]; h.UID != oldUID || h.Kind != KindUnmatched {
 		t.Errorf("old mail without references: %+v, want unmatched", h)
@@ -337,13 +341,13 @@ func TestConfigErrors(t *testing.T) {
 			c := good
 			c.Password = "hunter2"
 			tt.mod(&c)
-			_, err := New(c, fakeStore{})
+			_, err := New(c, nopHandler{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("New: %v, want an error with %q and no password", err, tt.want)
 			}
 		})
 	}
-	if _, err := New(good, fakeStore{}); err != nil {
+	if _, err := New(good, nopHandler{}); err != nil {
 		t.Errorf("good config: %v", err)
 	}
 }
@@ -363,7 +367,7 @@ func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
 // failingRecord refuses to record the matched message with a given key,
 // as a store that keeps failing on one message would.
 type failingRecord struct {
-	Store
+	store.Store
 	key      string
 	mu       sync.Mutex
 	attempts int
@@ -391,7 +395,7 @@ func TestPoisonMessagesAreSkipped(t *testing.T) {
 	key := inboundKey(t, poison)
 	fs := &failingRecord{Store: st, key: key}
 
-	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), fs, nil)
+	r := start(t, testConfig(srv.host(), srv.port(), "instance-a"), handler(fs), nil)
 	srv.waitIdles(t, r, 1)
 	empty := srv.deliver([]byte("\r\n\r\n"))
 	bad := srv.deliver(poison)
@@ -418,9 +422,72 @@ func TestPoisonMessagesAreSkipped(t *testing.T) {
 
 func inboundKey(t *testing.T, raw []byte) string {
 	t.Helper()
-	d, err := decide(context.Background(), fakeStore{}, nil, raw, time.Now(), true)
+	st := testrig.Open(t, testrig.SQLiteURL(t))
+	d, err := sequencer.DecideInbound(context.Background(), st, raw, nil, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.in.Key
+	return d.Record.Key
+}
+
+// failingUID is a Handler that fails every message with one UID, counting
+// the attempts, and hands the others on.
+type failingUID struct {
+	Handler
+	uid      uint32
+	attempts atomic.Int32
+}
+
+func (f *failingUID) Handle(ctx context.Context, m inbound.Fetched) (inbound.Handled, error) {
+	if m.UID == f.uid {
+		f.attempts.Add(1)
+		return inbound.Handled{}, errors.New("store away for a moment")
+	}
+	return f.Handler.Handle(ctx, m)
+}
+
+// TestFirstStartLineSurvivesARestart: the line between old and new mail
+// drawn at the first start is kept with the cursor, so a watcher that
+// stops in the middle of reading the old mail, and the one that reads on
+// (a restart, another instance), still match that mail by Message-ID only.
+func TestFirstStartLineSurvivesARestart(t *testing.T) {
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			st := testrig.Open(t, sk.URL(t))
+			srv := newMemIMAP(t, false)
+			var old []store.Enrollment
+			for i := range 3 {
+				addr := fmt.Sprintf("friend%d@prospect.example", i)
+				old = append(old, enrollOnly(t, st, addr, "trade-fair"))
+				srv.deliver(humanReply(addr, ""))
+			}
+			cfg := testConfig(srv.host(), srv.port(), "instance-a")
+			f := &failingUID{Handler: handler(st), uid: 2}
+			first := start(t, cfg, f, nil)
+			testrig.WaitFor(t, "the first old message handled and the second tried", func() bool {
+				return first.sawUID(1) && f.attempts.Load() >= 1
+			})
+			first.stop(t)
+
+			cfg.Owner = "instance-b"
+			second := start(t, cfg, handler(st), nil)
+			testrig.WaitFor(t, "the rest of the old mail read", func() bool { return second.sawUID(3) })
+			for _, h := range append(first.handledList(), second.handledList()...) {
+				if h.Kind != KindUnmatched {
+					t.Errorf("old mail UID %d handled as %s, want unmatched", h.UID, h.Kind)
+				}
+			}
+			for _, e := range old {
+				if s := enrollment(t, st, e.ID).State; s != store.StateActive {
+					t.Errorf("old mail changed enrollment %d to %s", e.ID, s)
+				}
+			}
+			// New mail from the same person matches by address.
+			uid := srv.deliver(humanReply("friend2@prospect.example", ""))
+			testrig.WaitFor(t, "new mail handled", func() bool { return second.sawUID(uid) })
+			if s := enrollment(t, st, old[2].ID).State; s != store.StateReplied {
+				t.Errorf("new mail from an enrolled prospect: %s, want replied", s)
+			}
+		})
+	}
 }

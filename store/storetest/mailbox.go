@@ -116,3 +116,25 @@ func testMailboxLease(t *testing.T, s store.Store) {
 		t.Fatal("A did not get the released lease")
 	}
 }
+
+// testMailboxCursorStart: the first start's line between old and new mail
+// is kept with the cursor, survives its advances, is not redrawn by a
+// second start, and goes with a new UIDVALIDITY.
+func testMailboxCursorStart(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	noErr(t, s.MailboxCursorStart(ctx, "rep1", 42, 17))
+	c := must(s.MailboxCursorGet(ctx, "rep1"))(t)
+	if c.UIDValidity != 42 || c.LastUID != 0 || c.OldBelow != 17 {
+		t.Fatalf("cursor after the first start = %+v, want validity 42, last 0, old below 17", c)
+	}
+	noErr(t, s.InboundRecord(ctx, store.Inbound{Sender: "rep1", UIDValidity: 42, UID: 5, Key: "<a@x>"}))
+	// Another instance starting at the same moment draws no new line.
+	noErr(t, s.MailboxCursorStart(ctx, "rep1", 42, 30))
+	if c := must(s.MailboxCursorGet(ctx, "rep1"))(t); c.LastUID != 5 || c.OldBelow != 17 {
+		t.Fatalf("cursor after an advance and a second start = %+v, want last 5, old below 17", c)
+	}
+	noErr(t, s.InboundRecord(ctx, store.Inbound{Sender: "rep1", UIDValidity: 43, UID: 2, Key: "<b@x>"}))
+	if c := must(s.MailboxCursorGet(ctx, "rep1"))(t); c.UIDValidity != 43 || c.LastUID != 2 || c.OldBelow != 0 {
+		t.Fatalf("cursor after a new UIDVALIDITY = %+v, want validity 43, last 2, no line", c)
+	}
+}

@@ -121,4 +121,13 @@ var sharedMacros = template.FuncMap{
 		}
 		return strings.Join(quoted, ", ")
 	},
+	// terminal is every terminal enrollment state as a list of SQL
+	// literals: store.TerminalStates, the one place that says which.
+	"terminal": func() string {
+		quoted := make([]string, len(store.TerminalStates))
+		for i, s := range store.TerminalStates {
+			quoted[i] = "'" + string(s) + "'"
+		}
+		return strings.Join(quoted, ", ")
+	},
 }

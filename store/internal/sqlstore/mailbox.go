@@ -18,11 +18,21 @@ func (s *Store) MailboxCursorGet(ctx context.Context, sender string) (store.Mail
 		Sender      string `db:"sender"`
 		UIDValidity uint32 `db:"uidvalidity"`
 		LastUID     uint32 `db:"last_uid"`
+		OldBelow    uint32 `db:"old_below"`
 	}
 	if err := s.read.GetContext(ctx, &c, s.q.MailboxCursorGet, sender); err != nil {
 		return store.MailboxCursor{}, notFound(err, "mailbox cursor of "+sender)
 	}
-	return store.MailboxCursor{Sender: c.Sender, UIDValidity: c.UIDValidity, LastUID: c.LastUID}, nil
+	return store.MailboxCursor{Sender: c.Sender, UIDValidity: c.UIDValidity, LastUID: c.LastUID, OldBelow: c.OldBelow}, nil
+}
+
+// MailboxCursorStart creates the cursor of a mailbox watched for the first
+// time, unless it exists.
+func (s *Store) MailboxCursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error {
+	if _, err := s.write.ExecContext(ctx, s.q.MailboxCursorStart, sender, uidValidity, oldBelow); err != nil {
+		return fmt.Errorf("creating mailbox cursor of %s: %w", sender, err)
+	}
+	return nil
 }
 
 // InboundRecord applies one handled message with the cursor advance, in
@@ -70,7 +80,7 @@ func (s *Store) InboundRecord(ctx context.Context, in store.Inbound) error {
 			if norm == "" {
 				continue
 			}
-			if err := s.suppress(ctx, tx, norm, in.SuppressReason, in.SuppressState, kindOf(in.SuppressState), now); err != nil {
+			if err := s.suppress(ctx, tx, norm, in.SuppressReason, in.SuppressState, in.SuppressEvent, now); err != nil {
 				return err
 			}
 		}

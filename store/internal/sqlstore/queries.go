@@ -48,6 +48,7 @@ type queries struct {
 	SendsByEnrollment          string `query:"sends-by-enrollment"`
 	SentByMessageIDs           string `query:"sent-by-message-ids"`
 	SentLatestToEmail          string `query:"sent-latest-to-email"`
+	EnrollmentsRunningByEmail  string `query:"enrollments-running-by-email"`
 	Suppressed                 string `query:"suppressed"`
 	SuppressionInsert          string `query:"suppression-insert"`
 	EventInsert                string `query:"event-insert"`
@@ -58,6 +59,7 @@ type queries struct {
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`
 	MailboxCursorGet           string `query:"mailbox-cursor-get"`
+	MailboxCursorStart         string `query:"mailbox-cursor-start"`
 	MailboxCursorAdvance       string `query:"mailbox-cursor-advance"`
 	InboundInsert              string `query:"inbound-insert"`
 	MailboxLease               string `query:"mailbox-lease"`

@@ -11,6 +11,8 @@
 --   {{forUpdateOf "t"}}   {{forUpdate}} of the rows of table t only
 --   {{jsonMerge "a" "b"}} JSON object a with b's keys laid over it
 --   {{greatest "a" "b"}}  the larger of a and b
+--   {{terminal}}          the terminal enrollment states as SQL literals,
+--                         from store.TerminalStates (said once, in Go)
 -- A block named part:x is a piece of SQL that queries include with
 -- {{template "part:x"}}.
 -- Parameters are $1.. in both (SQLite reads $N as the N-th argument).
@@ -105,7 +107,7 @@ WHERE id = $1
 
 -- name: forget-enrollments
 UPDATE enrollments SET
-    state = CASE WHEN state IN ('bounced', 'unsubscribed', 'completed', 'failed') THEN state ELSE 'unsubscribed' END,
+    state = CASE WHEN state IN ({{terminal}}) THEN state ELSE 'unsubscribed' END,
     next_send_at = NULL, thread_subject = '', thread_refs = '', reason = 'forgotten',
     version = version + 1, updated_at = $2
 WHERE prospect_id = $1
@@ -152,7 +154,7 @@ SELECT * FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 
 -- name: enrollments-open-of-prospect
 SELECT * FROM enrollments
-WHERE prospect_id = $1 AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed')
+WHERE prospect_id = $1 AND state NOT IN ({{terminal}})
 ORDER BY id {{forUpdate}}
 
 -- name: enrollment-insert
@@ -191,7 +193,7 @@ WHERE lease_owner = $1 AND {{anyID "id" "$2"}}
 UPDATE enrollments SET state = 'completed', next_send_at = NULL, reason = $4,
     version = version + 1, updated_at = $3
 WHERE sequence = $1 AND last_step >= $2
-    AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed')
+    AND state NOT IN ({{terminal}})
 RETURNING *
 
 -- name: enrollment-counts
@@ -336,6 +338,21 @@ WHERE p.email_norm = $1 AND s.status IN ('sent', 'sending', 'unknown')
 ORDER BY COALESCE(s.finished_at, s.started_at) DESC, s.id DESC
 LIMIT 1
 
+-- name: enrollments-running-by-email
+-- The running enrollments of the prospect with this address, sent to or
+-- not, each with its latest send (as sent-latest-to-email picks it).
+SELECT e.id AS enrollment_id, e.prospect_id, e.sequence, e.sender,
+    COALESCE(l.step, 0) AS step, COALESCE(l.message_id, '') AS message_id, p.email, e.state
+FROM prospects p
+JOIN enrollments e ON e.prospect_id = p.id
+LEFT JOIN sends l ON l.id = (
+    SELECT s.id FROM sends s
+    WHERE s.enrollment_id = e.id AND s.status IN ('sent', 'sending', 'unknown')
+    ORDER BY COALESCE(s.finished_at, s.started_at) DESC, s.id DESC
+    LIMIT 1)
+WHERE p.email_norm = $1 AND p.forgotten_at IS NULL AND e.state NOT IN ({{terminal}})
+ORDER BY e.id
+
 -- ------------------------------------------------------------- suppressions
 
 -- name: suppressed
@@ -385,15 +402,25 @@ SELECT prospect_id, sequence FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 -- ----------------------------------------------------------- mailbox watching
 
 -- name: mailbox-cursor-get
-SELECT sender, uidvalidity, last_uid FROM mailbox_cursors WHERE sender = $1
+SELECT sender, uidvalidity, last_uid, old_below FROM mailbox_cursors WHERE sender = $1
+
+-- name: mailbox-cursor-start
+-- The first start on a mailbox; a cursor already there (another instance
+-- was quicker) is kept as it is.
+INSERT INTO mailbox_cursors (sender, uidvalidity, last_uid, old_below) VALUES ($1, $2, 0, $3)
+ON CONFLICT (sender) DO NOTHING
 
 -- name: mailbox-cursor-advance
--- A new UIDVALIDITY restarts the count; otherwise the cursor only moves on.
+-- A new UIDVALIDITY restarts the count and drops the first start's line
+-- between old and new mail; otherwise the cursor only moves on. (Every SET
+-- expression reads the row as it was.)
 INSERT INTO mailbox_cursors (sender, uidvalidity, last_uid) VALUES ($1, $2, $3)
 ON CONFLICT (sender) DO UPDATE SET
     last_uid = CASE WHEN mailbox_cursors.uidvalidity = excluded.uidvalidity
         THEN {{greatest "mailbox_cursors.last_uid" "excluded.last_uid"}}
         ELSE excluded.last_uid END,
+    old_below = CASE WHEN mailbox_cursors.uidvalidity = excluded.uidvalidity
+        THEN mailbox_cursors.old_below ELSE 0 END,
     uidvalidity = excluded.uidvalidity
 
 -- name: inbound-insert

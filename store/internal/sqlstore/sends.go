@@ -388,6 +388,20 @@ func (s *Store) SentLatestToEmail(ctx context.Context, email string) (store.Sent
 	return r.ref(), nil
 }
 
+// EnrollmentsRunningByEmail lists the running enrollments of the prospect
+// with this address, each with its latest send (Step 0 when none).
+func (s *Store) EnrollmentsRunningByEmail(ctx context.Context, email string) ([]store.SentRef, error) {
+	var rows []sentRefRow
+	if err := s.read.SelectContext(ctx, &rows, s.q.EnrollmentsRunningByEmail, store.NormalizeEmail(email)); err != nil {
+		return nil, fmt.Errorf("reading running enrollments of an address: %w", err)
+	}
+	out := make([]store.SentRef, len(rows))
+	for i, r := range rows {
+		out[i] = r.ref()
+	}
+	return out, nil
+}
+
 // SenderDailyUsed is how many attempts sender began on day (0 when none).
 func (s *Store) SenderDailyUsed(ctx context.Context, sender, day string) (int, error) {
 	var n int

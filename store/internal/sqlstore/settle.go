@@ -293,7 +293,7 @@ func (s *Store) settle(ctx context.Context, tx *txn, st store.Settle) (refusal, 
 		if !state.Terminal() {
 			state = store.StateUnsubscribed
 		}
-		if err := s.suppress(ctx, tx, p.EmailNorm, st.Suppress, state, kindOf(state), at); err != nil {
+		if err := s.suppress(ctx, tx, p.EmailNorm, st.Suppress, state, st.SuppressEvent, at); err != nil {
 			return nil, err
 		}
 	}
@@ -322,20 +322,6 @@ func latestEvent(events []store.Event) time.Time {
 		}
 	}
 	return at
-}
-
-// kindOf is the timeline entry that explains why an enrollment ended in state.
-func kindOf(state store.State) store.EventKind {
-	switch state {
-	case store.StateBounced:
-		return store.EventBounce
-	case store.StateUnsubscribed:
-		return store.EventUnsubscribe
-	case store.StateCompleted:
-		return store.EventCompleted
-	default:
-		return store.EventFailed
-	}
 }
 
 // attemptsDelta is what a settle adds to a send row's attempts.
