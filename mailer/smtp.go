@@ -25,6 +25,9 @@ type SMTPConfig struct {
 	Port               int
 	TLS                string // "starttls" (also when empty), "tls" (implicit) or "none"
 	Username, Password string // no Username: no AUTH
+	// Token, when set, signs in with OAuth2 (XOAUTH2, else OAUTHBEARER)
+	// as Username instead of the password.
+	Token              TokenSource
 	InsecureSkipVerify bool
 	// Timeout bounds the dial and every command; default 30s.
 	Timeout time.Duration
@@ -369,6 +372,9 @@ func (p *Pool) setup(sc *smtpConn) *SendError {
 	if ok, _ := sc.c.Extension("AUTH"); !ok {
 		return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: "server offers no AUTH but a username is configured"}
 	}
+	if cfg.Token != nil {
+		return p.authOAuth(sc)
+	}
 	var a sasl.Client
 	switch {
 	case sc.c.SupportsAuth(sasl.Plain):
@@ -380,6 +386,36 @@ func (p *Pool) setup(sc *smtpConn) *SendError {
 		return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: "server offers neither AUTH PLAIN nor LOGIN (offers " + mechs + ")"}
 	}
 	if err := sc.c.Auth(a); err != nil {
+		return classify(StageAuth, err)
+	}
+	return nil
+}
+
+// authOAuth signs in with an access token. A grant that is gone (revoked,
+// expired) is ErrReauthNeeded: the sender is held until it is connected
+// again. A token the server refuses is dropped from the cache, so the next
+// attempt refreshes it (and finds out whether the grant still stands).
+func (p *Pool) authOAuth(sc *smtpConn) *SendError {
+	cfg := p.cfg
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout())
+	defer cancel()
+	token, err := cfg.Token.AccessToken(ctx)
+	if err != nil {
+		msg := "getting an OAuth2 access token: " + err.Error()
+		if errors.Is(err, ErrReauthNeeded) {
+			msg = "the mailbox's OAuth2 sign-in was revoked or has expired: run `drip mailbox connect`"
+		}
+		return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: msg, Err: err}
+	}
+	_, list := sc.c.Extension("AUTH")
+	a, ok := OAuthSASL(strings.Fields(list), cfg.Username, token, cfg.Host, cfg.Port)
+	if !ok {
+		return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: "server offers neither AUTH XOAUTH2 nor OAUTHBEARER (offers " + list + ")"}
+	}
+	if err := sc.c.Auth(a); err != nil {
+		if inv, ok := cfg.Token.(interface{ Invalidate(token string) }); ok {
+			inv.Invalidate(token)
+		}
 		return classify(StageAuth, err)
 	}
 	return nil

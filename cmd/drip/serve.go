@@ -109,11 +109,15 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 		if conns <= 0 {
 			conns = cfg.Workers
 		}
+		roots, err := mailer.LoadCAFile(sc.SMTP.CAFile)
+		if err != nil {
+			return fmt.Errorf("sender %s: smtp.%w", sc.Name, err)
+		}
 		pool := mailer.NewPool(mailer.SMTPConfig{
 			Host: sc.SMTP.Host, Port: sc.SMTP.Port, TLS: sc.SMTP.TLS,
 			Username: sc.SMTP.Username, Password: sc.SMTP.Password,
-			InsecureSkipVerify: sc.SMTP.InsecureSkipVerify,
-			Timeout:            cfg.Engine.SMTPTimeout.Approx(),
+			InsecureSkipVerify: sc.SMTP.InsecureSkipVerify, RootCAs: roots,
+			Timeout: cfg.Engine.SMTPTimeout.Approx(),
 		}, conns)
 		defer pool.Close()
 		snd, err := sequencer.NewSender(sc, pool)
@@ -231,10 +235,14 @@ func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owne
 	if ic == nil {
 		return nil, nil
 	}
+	roots, err := mailer.LoadCAFile(ic.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("sender %s: imap.%w", snd.Config.Name, err)
+	}
 	return imapwatch.New(imapwatch.Config{
 		Sender: snd.Config.Name, Own: []string{snd.Config.From},
 		Host: ic.Host, Port: ic.Port, TLS: ic.TLS, Username: ic.Username, Password: ic.Password,
-		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify,
+		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify, RootCAs: roots,
 		Poll: ic.Poll.Approx(), ReconnectMax: cfg.Engine.ReconnectLimit.Approx(),
 		Lease: cfg.Engine.MailboxLease.Approx(), Owner: owner,
 		// The watcher adds sender, server and mailbox itself; adding sender
