@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"MailboxLease", testMailboxLease},
 		{"ImportBatch", testImportBatch},
 		{"Stats", testStats},
+		{"OAuthGrant", testOAuthGrant},
+		{"OAuthGrantSerialised", testOAuthGrantSerialised},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

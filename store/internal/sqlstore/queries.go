@@ -62,6 +62,10 @@ type queries struct {
 	InboundInsert              string `query:"inbound-insert"`
 	MailboxLease               string `query:"mailbox-lease"`
 	MailboxLeaseRelease        string `query:"mailbox-lease-release"`
+	OAuthGrantGet              string `query:"oauth-grant-get"`
+	OAuthGrantLock             string `query:"oauth-grant-lock"`
+	OAuthGrantSave             string `query:"oauth-grant-save"`
+	OAuthGrantWrite            string `query:"oauth-grant-write"`
 	StatsSends                 string `query:"stats-sends"`
 	StatsEvents                string `query:"stats-events"`
 	StatsBounces               string `query:"stats-bounces"`
