@@ -22,6 +22,7 @@ import (
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/mailer/imapwatch"
+	"github.com/drip-email/drip/mailer/oauth"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/web"
@@ -99,6 +100,8 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engineMetrics := sequencer.NewMetrics(reg)
 	watchMetrics := imapwatch.NewMetrics(reg)
+	oauthMetrics := oauth.NewMetrics(reg)
+	tokens := map[string]mailer.TokenSource{}
 
 	owner := instanceName(cfg)
 	senders := map[string]*sequencer.Sender{}
@@ -113,10 +116,20 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 		if err != nil {
 			return fmt.Errorf("sender %s: smtp.%w", sc.Name, err)
 		}
+		oauthMetrics.Set(sc.Name, false)
+		ts, err := tokenSource(cfg, sc, st, log, func(on bool) { oauthMetrics.Set(sc.Name, on) })
+		if err != nil {
+			return err
+		}
+		var token mailer.TokenSource
+		if ts != nil {
+			token = ts
+			tokens[sc.Name] = ts
+		}
 		pool := mailer.NewPool(mailer.SMTPConfig{
 			Host: sc.SMTP.Host, Port: sc.SMTP.Port, TLS: sc.SMTP.TLS,
 			Username: sc.SMTP.Username, Password: sc.SMTP.Password,
-			InsecureSkipVerify: sc.SMTP.InsecureSkipVerify, RootCAs: roots,
+			InsecureSkipVerify: sc.SMTP.InsecureSkipVerify, RootCAs: roots, Token: token,
 			Timeout: cfg.Engine.SMTPTimeout.Approx(),
 		}, conns)
 		defer pool.Close()
@@ -182,7 +195,7 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 	defer stopWatchers()
 	if !cfg.Engine.DisableWatch {
 		for _, snd := range senderList {
-			w, err := newWatcher(cfg, snd, st, owner, clock, watchMetrics, log, hooks.onInbound)
+			w, err := newWatcher(cfg, snd, st, owner, clock, watchMetrics, log, hooks.onInbound, tokens[snd.Config.Name])
 			if err != nil {
 				return err
 			}
@@ -230,7 +243,7 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 // newWatcher builds the IMAP watcher of a sender, or nil when the sender
 // has no imap section.
 func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owner string, clock sequencer.Clock,
-	m *imapwatch.Metrics, log *slog.Logger, onHandled func(imapwatch.Handled)) (*imapwatch.Watcher, error) {
+	m *imapwatch.Metrics, log *slog.Logger, onHandled func(imapwatch.Handled), token mailer.TokenSource) (*imapwatch.Watcher, error) {
 	ic := snd.Config.IMAP
 	if ic == nil {
 		return nil, nil
@@ -242,7 +255,7 @@ func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owne
 	return imapwatch.New(imapwatch.Config{
 		Sender: snd.Config.Name, Own: []string{snd.Config.From},
 		Host: ic.Host, Port: ic.Port, TLS: ic.TLS, Username: ic.Username, Password: ic.Password,
-		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify, RootCAs: roots,
+		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify, RootCAs: roots, Token: token,
 		Poll: ic.Poll.Approx(), ReconnectMax: cfg.Engine.ReconnectLimit.Approx(),
 		Lease: cfg.Engine.MailboxLease.Approx(), Owner: owner,
 		// The watcher adds sender, server and mailbox itself; adding sender

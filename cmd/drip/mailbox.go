@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/mailer/oauth"
+	"github.com/drip-email/drip/store"
+)
+
+// stdin is what `drip mailbox connect --manual` reads the pasted address
+// from (tests swap it).
+var stdin io.Reader = os.Stdin
+
+// connectTimeout bounds a sign-in: long enough to find the phone.
+const connectTimeout = 15 * time.Minute
+
+func init() {
+	register(&command{
+		name: "mailbox",
+		args: "connect NAME [--manual] | test NAME [--send-to ADDR]",
+		summary: "connect: sign a sender's mailbox in with OAuth2 and store the grant, encrypted; " +
+			"test: check the sender's SMTP and IMAP, one line per check",
+		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
+			manual := fs.Bool("manual", false, "connect: no browser on this machine; paste the address the browser ends on")
+			sendTo := fs.String("send-to", "", "test: also send a test message to `ADDR`")
+			return func(ctx context.Context, args []string) error {
+				if len(args) != 2 {
+					return usagef("want connect NAME or test NAME")
+				}
+				cfg, err := loadConfig(g)
+				if err != nil {
+					return err
+				}
+				snd, ok := cfg.Sender(args[1])
+				if !ok {
+					return fmt.Errorf("no sender %q in %s", args[1], cfg.File)
+				}
+				switch args[0] {
+				case "connect":
+					if *sendTo != "" {
+						return usagef("--send-to is for mailbox test")
+					}
+					return mailboxConnect(ctx, g, cfg, snd, *manual)
+				case "test":
+					if *manual {
+						return usagef("--manual is for mailbox connect")
+					}
+					return mailboxTest(ctx, g, cfg, snd, *sendTo)
+				}
+				return usagef("unknown mailbox command %q (connect or test)", args[0])
+			}
+		},
+	})
+}
+
+// oauthConfig is the OAuth2 client of a sender (auth: oauth2).
+func oauthConfig(s *configs.Sender) *oauth2.Config {
+	o := s.OAuth2
+	return &oauth2.Config{
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: o.AuthURL, TokenURL: o.TokenURL, DeviceAuthURL: o.DeviceURL},
+	}
+}
+
+// grantBox is the key that seals OAuth2 grants.
+func grantBox(cfg *configs.Config) (*oauth.Box, error) {
+	key, err := cfg.GrantKey()
+	if err != nil {
+		return nil, err
+	}
+	return oauth.NewBox(key)
+}
+
+// tokenSource is the sender's access tokens, from the store; nil for a
+// password sender.
+func tokenSource(cfg *configs.Config, s *configs.Sender, st store.Store, log *slog.Logger, onReauth func(bool)) (*oauth.Source, error) {
+	if !s.OAuth2Enabled() {
+		return nil, nil
+	}
+	b, err := grantBox(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &oauth.Source{Sender: s.Name, Config: oauthConfig(s), Store: st, Box: b,
+		Log: log.With("component", "oauth2"), OnReauth: onReauth}, nil
+}
+
+func mailboxConnect(ctx context.Context, g *globals, cfg *configs.Config, s *configs.Sender, manual bool) error {
+	if !s.OAuth2Enabled() {
+		return fmt.Errorf("sender %s signs in with a password (auth: %s); set auth: oauth2 to connect it", s.Name, s.Auth)
+	}
+	b, err := grantBox(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, g, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	conf := oauthConfig(s)
+	var tok *oauth2.Token
+	switch {
+	case manual:
+		tok, err = oauth.ManualFlow(ctx, conf, g.stdout, stdin)
+	case s.ConnectFlow() == "device":
+		tok, err = oauth.DeviceFlow(ctx, conf, g.stdout)
+	default:
+		tok, err = oauth.BrowserFlow(ctx, conf, g.stdout)
+	}
+	if err != nil {
+		return fmt.Errorf("signing in sender %s: %w", s.Name, err)
+	}
+	if err := oauth.Save(ctx, st, b, s.Name, tok, time.Now()); err != nil {
+		return fmt.Errorf("storing the grant of sender %s: %w", s.Name, err)
+	}
+	fmt.Fprintf(g.stdout, "connected: sender %s (%s); the grant is stored encrypted, and running instances use it from their next send\n", s.Name, s.Login())
+	return nil
+}
