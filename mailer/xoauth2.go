@@ -41,9 +41,10 @@ func (c *xoauth2Client) Start() (string, []byte, error) {
 func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) { return []byte{}, nil }
 
 // OAuthSASL picks the SASL client for an access token among the server's
-// mechanisms: XOAUTH2 first (every provider that does OAuth2 has it), else
-// OAUTHBEARER. ok is false when the server offers neither.
-func OAuthSASL(mechs []string, user, token, host string, port int) (c sasl.Client, ok bool) {
+// mechanisms: prefer when set and offered, else XOAUTH2 (every provider
+// that does OAuth2 has it), else OAUTHBEARER. ok is false when the server
+// offers none of them.
+func OAuthSASL(mechs []string, prefer, user, token, host string, port int) (c sasl.Client, ok bool) {
 	has := func(m string) bool {
 		for _, x := range mechs {
 			if x == m {
@@ -53,6 +54,8 @@ func OAuthSASL(mechs []string, user, token, host string, port int) (c sasl.Clien
 		return false
 	}
 	switch {
+	case prefer == sasl.OAuthBearer && has(sasl.OAuthBearer):
+		return sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: user, Token: token, Host: host, Port: port}), true
 	case has(XOAuth2):
 		return NewXOAuth2Client(user, token), true
 	case has(sasl.OAuthBearer):

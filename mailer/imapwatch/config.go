@@ -40,8 +40,10 @@ type Config struct {
 	Password string
 	// Token, when set, signs in with OAuth2 (XOAUTH2, else OAUTHBEARER) as
 	// Username instead of the password.
-	Token   mailer.TokenSource
-	Mailbox string // default INBOX
+	Token mailer.TokenSource
+	// OAuthMechanism forces XOAUTH2 or OAUTHBEARER (default XOAUTH2 when offered).
+	OAuthMechanism string
+	Mailbox        string // default INBOX
 	// InsecureSkipVerify accepts any certificate (test servers only).
 	InsecureSkipVerify bool
 	RootCAs            *x509.CertPool // nil: the system pool

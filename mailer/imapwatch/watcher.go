@@ -402,7 +402,7 @@ func (w *Watcher) dial(ctx context.Context, news chan struct{}) (*imapclient.Cli
 
 func (w *Watcher) login(c *imapclient.Client, token string) error {
 	if w.cfg.Token != nil {
-		a, ok := mailer.OAuthSASL(c.Caps().AuthMechanisms(), w.cfg.Username, token, w.cfg.Host, w.cfg.Port)
+		a, ok := mailer.OAuthSASL(c.Caps().AuthMechanisms(), w.cfg.OAuthMechanism, w.cfg.Username, token, w.cfg.Host, w.cfg.Port)
 		if !ok {
 			return fmt.Errorf("signing in as %s: the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER", w.cfg.Username)
 		}

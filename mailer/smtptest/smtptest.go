@@ -47,6 +47,9 @@ type Options struct {
 	Discard bool
 	// Domain in the greeting, default "smtptest.local".
 	Domain string
+	// Addr to listen on, default 127.0.0.1:0 (a peer that must find the
+	// server at a known port, like Dovecot's submission relay, sets it).
+	Addr string
 }
 
 // Message is one message the server accepted.
@@ -91,7 +94,7 @@ func New(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// Start starts a server on 127.0.0.1:0; Close stops it.
+// Start starts a server on Options.Addr (default 127.0.0.1:0); Close stops it.
 func Start(opts Options) (*Server, error) {
 	if opts.Domain == "" {
 		opts.Domain = "smtptest.local"
@@ -118,7 +121,11 @@ func Start(opts Options) (*Server, error) {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	inner, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on loopback: %w", err)
 	}
