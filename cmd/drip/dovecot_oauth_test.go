@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,4 +230,162 @@ var _ = imap.CapIdle
 
 func tlsFor(roots *x509.CertPool) *tls.Config {
 	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+// writeSenderConfig writes a configuration whose one sender, maria, is
+// senderYAML (indented under "  - name: maria"), and returns its path.
+func writeSenderConfig(t *testing.T, dbURL, senderYAML string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"sequences", "templates/booth"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"drip.yaml": fmt.Sprintf(`database_url: %q
+http: { listen: "127.0.0.1:0", api_token: "t0ken-t0ken-t0ken-t0ken-t0ken", public_url: "https://drip.example.com" }
+sequences_dir: %q
+templates_dir: %q
+engine: { poll: 100ms, smtp_timeout: 5s, reconnect_limit: 1s, metrics_refresh: 100ms }
+senders:
+  - name: maria
+    from: "Maria Rossi <maria@example.com>"
+%s`, dbURL, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), senderYAML),
+		"sequences/booth.yaml":   "name: booth\nsteps: 2\ninterval: 3s\nfirst_step_after: 0\ntimezone: Europe/Rome\n",
+		"templates/booth/01.txt": "Subject: Nice to meet you\n\nHello {{.Prospect.FirstName}}\n",
+		"templates/booth/02.txt": "Subject: Following up\n\nHello again {{.Prospect.FirstName}}\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "drip.yaml")
+}
+
+// passwordSender is maria on the Dovecot peer with a password.
+func (p *oauthPeer) passwordSender(smtpPort int, password, caFile, saveSent string) string {
+	ca := ""
+	if caFile != "" {
+		ca = ", ca_file: " + caFile
+	}
+	_, ip, _ := strings.Cut(p.imap, ":")
+
+	return fmt.Sprintf(`    smtp: { host: 127.0.0.1, port: %d, tls: starttls, username: %s, password: %q%s }
+    imap: { host: 127.0.0.1, port: %s, tls: starttls, username: %s, password: %q%s, save_sent: %s }
+`, smtpPort, p.user, password, ca, ip, p.user, password, ca, saveSent)
+}
+
+func closedPort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+func runCLI(config string, args ...string) (string, string, int) {
+	var out, errOut strings.Builder
+	code := run(append([]string{args[0], "-c", config}, args[1:]...), &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+// failLines are the report's FAIL lines.
+func failLines(out string) []string {
+	var fails []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "FAIL") {
+			fails = append(fails, l)
+		}
+	}
+	return fails
+}
+
+// TestDovecotMailboxTest is acceptance 5.
+func TestDovecotMailboxTest(t *testing.T) {
+	p := dovecotOAuth(t)
+	_, subPort := hostPort(t, p.submission)
+
+	t.Run("passes", func(t *testing.T) {
+		cfg := writeSenderConfig(t, testrig.SQLiteURL(t), p.passwordSender(subPort, p.password, p.caFile, "auto"))
+		to := fmt.Sprintf("check-%d@example.org", time.Now().UnixNano())
+		out, errOut, code := runCLI(cfg, "mailbox", "test", "maria", "--send-to", to)
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+		}
+		for _, want := range []string{"ok    smtp connect", "ok    smtp tls         STARTTLS, certificate trusted", "ok    smtp auth        PLAIN as drip",
+			"ok    smtp send", "ok    imap login", "ok    imap mailbox     INBOX", "ok    imap idle        IDLE works", "ok    imap sent folder copies go to Sent (\\Sent)", "all checks passed"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("no line %q in:\n%s", want, out)
+			}
+		}
+		testrig.WaitFor(t, "the test message at the relay sink", func() bool { return p.sink.Count(to) == 1 })
+		if strings.Contains(out+errOut, p.password) {
+			t.Error("the report shows the password")
+		}
+	})
+
+	cases := []struct {
+		name, sender string
+		want         []string // the FAIL lines, as prefixes
+	}{
+		{"wrong password", p.passwordSender(subPort, "wrong-"+p.password, p.caFile, "auto"), []string{
+			"FAIL  smtp auth        password refused for drip: ",
+			"FAIL  imap login       password refused for drip: ",
+		}},
+		{"wrong port", p.passwordSender(closedPort(t), p.password, p.caFile, "auto"), []string{
+			"FAIL  smtp connect     127.0.0.1:",
+		}},
+		{"untrusted certificate", p.passwordSender(subPort, p.password, "", "auto"), []string{
+			"FAIL  smtp tls         STARTTLS: certificate not trusted (signed by an unknown authority) — if the server uses a private CA, set smtp.ca_file",
+			"FAIL  imap tls         STARTTLS: certificate not trusted (signed by an unknown authority) — if the server uses a private CA, set imap.ca_file",
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := writeSenderConfig(t, testrig.SQLiteURL(t), c.sender)
+			out, errOut, code := runCLI(cfg, "mailbox", "test", "maria")
+			if code != 1 || !strings.Contains(errOut, fmt.Sprintf("%d check(s) failed", len(c.want))) {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			fails := failLines(out)
+			if len(fails) != len(c.want) {
+				t.Fatalf("FAIL lines:\n%s\nwant %d", strings.Join(fails, "\n"), len(c.want))
+			}
+			for i, w := range c.want {
+				if !strings.HasPrefix(fails[i], w) || !strings.Contains(fails[i], " — ") {
+					t.Errorf("line %q\nwant it to start with %q and say what to do", fails[i], w)
+				}
+			}
+			if strings.Contains(out+errOut, p.password) {
+				t.Error("the report shows the password")
+			}
+			t.Logf("%s", strings.Join(fails, "\n"))
+		})
+	}
+
+	t.Run("oauth2", func(t *testing.T) {
+		t.Setenv("DRIP_SECRET_KEY", testSecretKey)
+		dbURL := testrig.SQLiteURL(t)
+		st := testrig.Open(t, dbURL)
+		p.grant(t, st, "maria")
+		_, ip, _ := strings.Cut(p.imap, ":")
+		cfg := writeSenderConfig(t, dbURL, fmt.Sprintf(`    auth: oauth2
+    oauth2: { client_id: drip-test, token_url: %q, auth_url: %q }
+    smtp: { host: 127.0.0.1, port: %d, tls: starttls, username: %s, ca_file: %s }
+    imap: { host: 127.0.0.1, port: %s, tls: starttls, username: %s, ca_file: %s }
+`, p.auth.TokenURL(), p.auth.AuthURL(), subPort, p.user, p.caFile, ip, p.user, p.caFile))
+		out, errOut, code := runCLI(cfg, "mailbox", "test", "maria")
+		if code != 0 || !strings.Contains(out, "ok    smtp auth        XOAUTH2 as drip") || !strings.Contains(out, "ok    imap login       XOAUTH2 as drip") {
+			t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+		}
+		for _, tok := range p.auth.Issued() {
+			if strings.Contains(out+errOut, tok) {
+				t.Fatal("the report shows a token")
+			}
+		}
+	})
 }
