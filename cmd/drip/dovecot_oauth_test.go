@@ -6,7 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/store"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -226,8 +230,6 @@ func TestDovecotSubmissionXOAUTH2AndRevocation(t *testing.T) {
 	}
 }
 
-var _ = imap.CapIdle
-
 func tlsFor(roots *x509.CertPool) *tls.Config {
 	return &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
@@ -388,4 +390,159 @@ func TestDovecotMailboxTest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sentCopies counts, in Dovecot's Sent folder, the copies of each
+// Message-ID, and whether every one of them is \Seen.
+func (p *oauthPeer) sentCopies(t *testing.T) (count map[string]int, unseen map[string]bool) {
+	t.Helper()
+	c := p.login(t)
+	defer c.Close()
+	sel, err := c.Select("Sent", &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, unseen = map[string]int{}, map[string]bool{}
+	if sel.NumMessages == 0 {
+		return count, unseen
+	}
+	var all imap.SeqSet
+	all.AddRange(1, 0)
+	msgs, err := c.Fetch(all, &imap.FetchOptions{Envelope: true, Flags: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		id := "<" + m.Envelope.MessageID + ">"
+		count[id]++
+		seen := false
+		for _, f := range m.Flags {
+			seen = seen || f == imap.FlagSeen
+		}
+		if !seen {
+			unseen[id] = true
+		}
+	}
+	return count, unseen
+}
+
+// TestDovecotSaveSent is acceptance 6: with save_sent auto every delivered
+// step is in Sent once, \Seen, and the watcher (watching Sent itself here,
+// the worst case) takes none of the copies for a reply; with off nothing
+// is appended.
+func TestDovecotSaveSent(t *testing.T) {
+	p := dovecotOAuth(t)
+	_, subPort := hostPort(t, p.submission)
+	_, imapPort, _ := strings.Cut(p.imap, ":")
+	for _, mode := range []string{"auto", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			dbURL := testrig.SQLiteURL(t)
+			path := writeSenderConfig(t, dbURL, fmt.Sprintf(`    smtp: { host: 127.0.0.1, port: %d, tls: starttls, username: %s, password: %q, ca_file: %s }
+    imap: { host: 127.0.0.1, port: %s, tls: starttls, username: %s, password: %q, ca_file: %s, mailbox: Sent, save_sent: %s, poll: 1s }
+`, subPort, p.user, p.password, p.caFile, imapPort, p.user, p.password, p.caFile, mode))
+			run := time.Now().UnixNano()
+			var emails []string
+			for i := range 3 {
+				e := fmt.Sprintf("copy-%d-%d@example.org", run, i)
+				emails = append(emails, e)
+				if out, errOut, code := runCLI(path, "enroll", "--sequence", "booth", "--email", e, "--first-name", "Ann"); code != 0 {
+					t.Fatalf("enroll: %s%s", out, errOut)
+				}
+			}
+			cfg, err := configs.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &syncBuffer{}
+			g := &globals{config: path, logFormat: "text", logLevel: "debug", stdout: io.Discard, stderr: logs}
+			log, _ := newLogger(g)
+			var mu sync.Mutex
+			var own, replies int
+			ready := make(chan string, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- serve(ctx, g, cfg, log, serveHooks{ready: func(a string) { ready <- a }, onInbound: func(h imapwatch.Handled) {
+					mu.Lock()
+					defer mu.Unlock()
+					switch h.Kind {
+					case imapwatch.KindOwn:
+						own++
+					case imapwatch.KindReply, imapwatch.KindAutoReply, imapwatch.KindUnsubscribe, imapwatch.KindBounce:
+						replies++
+					}
+				}})
+			}()
+			var addr string
+			select {
+			case addr = <-ready:
+			case err := <-done:
+				t.Fatalf("serve: %v\n%s", err, logs.String())
+			}
+			defer func() { cancel(); <-done }()
+
+			ids := map[string]bool{}
+			testrig.WaitFor(t, "both steps delivered to all three", func() bool {
+				for _, m := range p.sink.Messages() {
+					for _, e := range emails {
+						if len(m.To) == 1 && m.To[0] == e {
+							ids[m.MessageID] = true
+						}
+					}
+				}
+				return len(ids) == 6
+			})
+			if mode == "auto" {
+				testrig.WaitFor(t, "the six copies in Sent", func() bool {
+					count, _ := p.sentCopies(t)
+					n := 0
+					for id := range ids {
+						n += count[id]
+					}
+					return n >= 6
+				})
+				testrig.WaitFor(t, "the watcher saw the copies", func() bool { mu.Lock(); defer mu.Unlock(); return own >= 6 })
+			} else {
+				time.Sleep(2 * time.Second) // room for a copy that should not come
+			}
+			count, unseen := p.sentCopies(t)
+			for id := range ids {
+				want := map[string]int{"auto": 1, "off": 0}[mode]
+				if count[id] != want {
+					t.Errorf("%s is %d times in Sent, want %d", id, count[id], want)
+				}
+				if unseen[id] {
+					t.Errorf("the copy of %s is not \\Seen", id)
+				}
+			}
+			st := testrig.Open(t, dbURL)
+			counts, err := st.EnrollmentCounts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			gotReplies := replies
+			mu.Unlock()
+			if counts["booth"][store.StateReplied] != 0 || counts["booth"][store.StatePaused] != 0 || gotReplies != 0 {
+				t.Errorf("copies paused someone: states %v, %d replies", counts["booth"], gotReplies)
+			}
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantSaved := map[string]string{"auto": "6", "off": ""}[mode]
+			line := `drip_sent_copies_total{result="saved",sender="maria"} ` + wantSaved
+			if wantSaved != "" && !strings.Contains(string(body), line) {
+				t.Errorf("/metrics has no %q", line)
+			}
+			if wantSaved == "" && strings.Contains(string(body), "drip_sent_copies_total{") {
+				t.Errorf("save_sent off, yet /metrics counts copies")
+			}
+			if strings.Contains(logs.String(), p.password) || strings.Contains(string(body), p.password) {
+				t.Error("the password is in the log or /metrics")
+			}
+		})
+	}
 }

@@ -101,6 +101,7 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 	engineMetrics := sequencer.NewMetrics(reg)
 	watchMetrics := imapwatch.NewMetrics(reg)
 	oauthMetrics := oauth.NewMetrics(reg)
+	copyMetrics := mailer.NewSaveSentMetrics(reg)
 	tokens := map[string]mailer.TokenSource{}
 
 	owner := instanceName(cfg)
@@ -133,7 +134,14 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 			Timeout: cfg.Engine.SMTPTimeout.Approx(),
 		}, conns)
 		defer pool.Close()
-		snd, err := sequencer.NewSender(sc, pool)
+		transport, err := saveSent(cfg, sc, pool, token, copyMetrics, log)
+		if err != nil {
+			return err
+		}
+		if ss, ok := transport.(*mailer.SaveSent); ok {
+			defer ss.Close(10 * time.Second)
+		}
+		snd, err := sequencer.NewSender(sc, transport)
 		if err != nil {
 			return err
 		}
@@ -263,6 +271,25 @@ func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owne
 		Clock: clock.Now, Log: log.With("component", "imap"),
 		Metrics: m, OnHandled: onHandled,
 	}, st)
+}
+
+// saveSent wraps the sender's pool so each delivered message is copied to
+// its Sent folder (imap.save_sent), or returns the pool as it is.
+func saveSent(cfg *configs.Config, sc *configs.Sender, pool *mailer.Pool, token mailer.TokenSource,
+	m *mailer.SaveSentMetrics, log *slog.Logger) (sequencer.Transport, error) {
+	folder := sc.SaveSentFolder()
+	if folder == "" {
+		return pool, nil
+	}
+	ic := sc.IMAP
+	roots, err := mailer.LoadCAFile(ic.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("sender %s: imap.%w", sc.Name, err)
+	}
+	return mailer.NewSaveSent(pool, mailer.SaveSentConfig{Sender: sc.Name, Host: ic.Host, Port: ic.Port, TLS: ic.TLS,
+		Username: ic.Username, Password: ic.Password, Token: token, RootCAs: roots,
+		InsecureSkipVerify: ic.InsecureSkipVerify, Folder: folder, Timeout: cfg.Engine.SMTPTimeout.Approx(),
+		Log: log, Metrics: m}), nil
 }
 
 // instanceName is this process's lease owner name: unique per process,

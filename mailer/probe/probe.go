@@ -443,21 +443,4 @@ func sentFolder(c *imapclient.Client, saveSent string, k Keys) (verdict, detail,
 }
 
 // FindSent returns the folder marked \Sent (RFC 6154 SPECIAL-USE).
-func FindSent(c *imapclient.Client) (string, error) {
-	opts := &imap.ListOptions{ReturnSpecialUse: true}
-	if c.Caps().Has(imap.CapSpecialUse) {
-		opts = &imap.ListOptions{SelectSpecialUse: true}
-	}
-	list, err := c.List("", "*", opts).Collect()
-	if err != nil {
-		return "", fmt.Errorf("listing folders: %w", err)
-	}
-	for _, m := range list {
-		for _, a := range m.Attrs {
-			if a == imap.MailboxAttrSent {
-				return m.Mailbox, nil
-			}
-		}
-	}
-	return "", errors.New("no folder is marked \\Sent (SPECIAL-USE)")
-}
+func FindSent(c *imapclient.Client) (string, error) { return mailer.FindSentFolder(c) }
