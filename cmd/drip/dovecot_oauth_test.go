@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -544,5 +546,154 @@ func TestDovecotSaveSent(t *testing.T) {
 				t.Error("the password is in the log or /metrics")
 			}
 		})
+	}
+}
+
+// metricValue reads one sample of /metrics, "" when absent.
+func metricValue(t *testing.T, addr, series string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+// TestDovecotRevokedGrantHoldsThenConnectResumes is acceptance 2 on a
+// running engine, and 4's grep: a grant revoked at the provider holds the
+// sender (its prospect's step waits, nobody fails), the gauge and the log
+// say what to run, and `drip mailbox connect` (device flow) lets the same
+// process send again. No token, client secret or DRIP_SECRET_KEY appears
+// in the log, /metrics or any command's output.
+func TestDovecotRevokedGrantHoldsThenConnectResumes(t *testing.T) {
+	p := dovecotOAuth(t)
+	t.Setenv("DRIP_SECRET_KEY", testSecretKey)
+	const clientSecret = "cs-do-not-print-me-0123456789"
+	_, subPort := hostPort(t, p.submission)
+	_, imapPort, _ := strings.Cut(p.imap, ":")
+	dbURL := testrig.SQLiteURL(t)
+	st := testrig.Open(t, dbURL)
+	p.grant(t, st, "maria")
+	p.auth.Revoke(p.user) // revoked before the engine ever used it
+
+	path := writeSenderConfig(t, dbURL, fmt.Sprintf(`    auth: oauth2
+    oauth2: { client_id: drip-test, client_secret: %q, token_url: %q, device_url: %q }
+    smtp: { host: 127.0.0.1, port: %d, tls: starttls, username: %s, ca_file: %s }
+    imap: { host: 127.0.0.1, port: %s, tls: starttls, username: %s, ca_file: %s, save_sent: off, poll: 1s }
+`, clientSecret, p.auth.TokenURL(), p.auth.DeviceURL(), subPort, p.user, p.caFile, imapPort, p.user, p.caFile))
+	// Short holds, so the test sees the engine try again soon.
+	raw, _ := os.ReadFile(path)
+	raw = []byte(strings.Replace(string(raw), "engine: { poll: 100ms,", "engine: { poll: 100ms, retry_base: 500ms, retry_max_delay: 1s,", 1))
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	email := fmt.Sprintf("held-%d@example.org", time.Now().UnixNano())
+	var outputs []string
+	o, e, code := runCLI(path, "enroll", "--sequence", "booth", "--email", email, "--first-name", "Ann")
+	outputs = append(outputs, o, e)
+	if code != 0 {
+		t.Fatalf("enroll: %s%s", o, e)
+	}
+	cfg, err := configs.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	g := &globals{config: path, logFormat: "text", logLevel: "debug", stdout: io.Discard, stderr: logs}
+	log, _ := newLogger(g)
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, g, cfg, log, serveHooks{ready: func(a string) { ready <- a }}) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	}
+	defer func() { cancel(); <-done }()
+
+	testrig.WaitFor(t, "drip_sender_reauth_needed 1", func() bool {
+		return metricValue(t, addr, `drip_sender_reauth_needed{sender="maria"}`) == "1"
+	})
+	testrig.WaitFor(t, "the log line saying what to run", func() bool {
+		return strings.Contains(logs.String(), "run `drip mailbox connect maria`")
+	})
+	time.Sleep(2 * time.Second) // the step is tried again (and held again) meanwhile
+	if n := p.sink.Count(email); n != 0 {
+		t.Fatalf("%d message(s) went out with a revoked grant", n)
+	}
+	counts, err := st.EnrollmentCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["booth"][store.StateActive] != 1 {
+		t.Fatalf("while held: %v, want the enrollment still active", counts["booth"])
+	}
+	if v := metricValue(t, addr, `drip_imap_connected{sender="maria"}`); v != "0" {
+		t.Errorf("drip_imap_connected = %q while re-authorisation is needed", v)
+	}
+
+	// drip mailbox connect, by device code, while serve runs.
+	env := &oauthEnv{t: t, config: path}
+	out, errOut, wait := env.start("mailbox", "connect", "maria")
+	code2 := out.waitMatch(t, regexp.MustCompile(`enter the code ([0-9A-F]{4}-[0-9A-F]{4})`))
+	if !p.auth.ApproveDevice(code2) {
+		t.Fatal("unknown device code")
+	}
+	if status := wait(); status != 0 {
+		t.Fatalf("connect: exit %d\n%s%s", status, out.String(), errOut.String())
+	}
+	outputs = append(outputs, out.String(), errOut.String())
+
+	testrig.WaitFor(t, "step 1 delivered after the new connect", func() bool { return p.sink.Count(email) >= 1 })
+	testrig.WaitFor(t, "drip_sender_reauth_needed back to 0", func() bool {
+		return metricValue(t, addr, `drip_sender_reauth_needed{sender="maria"}`) == "0"
+	})
+	testrig.WaitFor(t, "the watcher signed in again", func() bool {
+		return metricValue(t, addr, `drip_imap_connected{sender="maria"}`) == "1"
+	})
+	counts, _ = st.EnrollmentCounts(context.Background())
+	if counts["booth"][store.StateFailed] != 0 || counts["booth"][store.StateBounced] != 0 {
+		t.Fatalf("after resuming: %v", counts["booth"])
+	}
+
+	// Acceptance 4: no secret anywhere a user or a scraper sees.
+	o, e, _ = runCLI(path, "status", email)
+	outputs = append(outputs, o, e, scrape(t, addr), logs.String())
+	all := strings.Join(outputs, "\n")
+	secrets := append([]string{clientSecret, testSecretKey}, p.auth.Issued()...)
+	for _, s := range secrets {
+		if strings.Contains(all, s) {
+			t.Errorf("a secret (%.6s…) is in the log, /metrics or a command's output", s)
+		}
+	}
+	db, err := os.ReadFile(strings.TrimPrefix(dbURL, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(strings.TrimPrefix(dbURL, "sqlite:") + "-wal")
+	for _, s := range secrets {
+		if bytes.Contains(db, []byte(s)) || bytes.Contains(wal, []byte(s)) {
+			t.Errorf("a secret (%.6s…) is readable in the database file", s)
+		}
 	}
 }
