@@ -42,6 +42,9 @@ func runCheck(ctx context.Context, g *globals) error {
 		problems = append(problems, p...)
 		warnings = w
 		problems = append(problems, checkAgainstStore(ctx, cfg)...)
+		if len(problems) == 0 {
+			warnings = append(warnings, grantWarnings(ctx, cfg)...)
+		}
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)

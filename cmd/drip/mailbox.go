@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -14,6 +15,7 @@ import (
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer/oauth"
 	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/store/storeopen"
 )
 
 // stdin is what `drip mailbox connect --manual` reads the pasted address
@@ -127,4 +129,48 @@ func mailboxConnect(ctx context.Context, g *globals, cfg *configs.Config, s *con
 	}
 	fmt.Fprintf(g.stdout, "connected: sender %s (%s); the grant is stored encrypted, and running instances use it from their next send\n", s.Name, s.Login())
 	return nil
+}
+
+// grantWarnings says which OAuth2 senders must be connected (again), when
+// the store exists: `drip check` shows them without failing.
+func grantWarnings(ctx context.Context, cfg *configs.Config) []string {
+	var any bool
+	for i := range cfg.Senders {
+		any = any || cfg.Senders[i].OAuth2Enabled()
+	}
+	if !any {
+		return nil
+	}
+	if path, ok := strings.CutPrefix(cfg.DatabaseURL, "sqlite:"); ok {
+		if _, err := os.Stat(path); err != nil {
+			return nil
+		}
+	}
+	b, err := grantBox(cfg)
+	if err != nil {
+		return nil // reported as a problem already
+	}
+	st, _, _, err := storeopen.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil
+	}
+	defer st.Close()
+	var ws []string
+	for i := range cfg.Senders {
+		s := &cfg.Senders[i]
+		if !s.OAuth2Enabled() {
+			continue
+		}
+		state, err := oauth.State(ctx, st, b, s.Name)
+		if err != nil {
+			continue // no schema yet
+		}
+		switch state {
+		case "not connected":
+			ws = append(ws, fmt.Sprintf("sender %s is not connected yet: run `drip mailbox connect %s`", s.Name, s.Name))
+		case "reauth":
+			ws = append(ws, fmt.Sprintf("sender %s needs re-authorisation (its grant was revoked, expired or sealed with another key): run `drip mailbox connect %s`", s.Name, s.Name))
+		}
+	}
+	return ws
 }

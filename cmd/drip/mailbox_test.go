@@ -160,6 +160,9 @@ func TestMailboxConnectDeviceFlow(t *testing.T) {
 	if got := e.grantState(); got != "not connected" {
 		t.Fatalf("before connect: %s", got)
 	}
+	if _, errOut, code := e.drip("check"); code != 0 || !strings.Contains(errOut, "warning: sender maria is not connected yet: run `drip mailbox connect maria`") {
+		t.Fatalf("drip check before connect: exit %d\n%s", code, errOut)
+	}
 	out, errOut, wait := e.start("mailbox", "connect", "maria")
 	code := out.waitMatch(t, regexp.MustCompile(`/activate in a browser \(any device\) and enter the code ([0-9A-F]{4}-[0-9A-F]{4})`))
 	if !e.auth.ApproveDevice(code) {
@@ -173,6 +176,9 @@ func TestMailboxConnectDeviceFlow(t *testing.T) {
 	}
 	if got := e.grantState(); got != "ok" {
 		t.Fatalf("after connect: %s", got)
+	}
+	if _, errOut, code := e.drip("check"); code != 0 || strings.Contains(errOut, "warning") {
+		t.Fatalf("drip check after connect: exit %d\n%s", code, errOut)
 	}
 	e.noSecretIn("connect's output", out.String(), errOut.String())
 }
