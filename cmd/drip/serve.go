@@ -126,6 +126,9 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 		if ts != nil {
 			token = ts
 			tokens[sc.Name] = ts
+			// Look at the grant now, so a revoked or missing one shows in
+			// the log and the gauge at start, not at the first send.
+			go func() { _, _ = ts.AccessToken(ctx) }()
 		}
 		pool := mailer.NewPool(mailer.SMTPConfig{
 			Host: sc.SMTP.Host, Port: sc.SMTP.Port, TLS: sc.SMTP.TLS,

@@ -218,6 +218,16 @@ func TestTwoInstancesRefreshConcurrently(t *testing.T) {
 	if len(live) != 1 || storedRefresh(t, st1, b, "maria") != live[0] {
 		t.Fatalf("stored refresh token is not the one the server accepts (%d live)", len(live))
 	}
+	// What a dump of the table shows: no token.
+	g, err := st1.OAuthGrantGet(ctx, "maria")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range srv.Issued() {
+		if strings.Contains(g.Sealed, tok) {
+			t.Fatal("a token is readable in the stored row")
+		}
+	}
 	for i, src := range srcs {
 		if _, err := src.AccessToken(ctx); err != nil {
 			t.Fatalf("instance %d locked out: %v", i, err)
