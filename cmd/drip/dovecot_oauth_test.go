@@ -648,6 +648,9 @@ func TestDovecotRevokedGrantHoldsThenConnectResumes(t *testing.T) {
 	if counts["booth"][store.StateActive] != 1 {
 		t.Fatalf("while held: %v, want the enrollment still active", counts["booth"])
 	}
+	if o, e, _ := runCLI(path, "status"); !strings.Contains(o, "sender maria needs re-authorisation") {
+		t.Errorf("drip status while held:\n%s%s", o, e)
+	}
 	if v := metricValue(t, addr, `drip_imap_connected{sender="maria"}`); v != "0" {
 		t.Errorf("drip_imap_connected = %q while re-authorisation is needed", v)
 	}

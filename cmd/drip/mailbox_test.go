@@ -163,6 +163,9 @@ func TestMailboxConnectDeviceFlow(t *testing.T) {
 	if _, errOut, code := e.drip("check"); code != 0 || !strings.Contains(errOut, "warning: sender maria is not connected yet: run `drip mailbox connect maria`") {
 		t.Fatalf("drip check before connect: exit %d\n%s", code, errOut)
 	}
+	if out, errOut, code := e.drip("status"); code != 0 || !strings.Contains(out, "sender maria is not connected yet: run `drip mailbox connect maria`") {
+		t.Fatalf("drip status before connect: exit %d\n%s%s", code, out, errOut)
+	}
 	out, errOut, wait := e.start("mailbox", "connect", "maria")
 	code := out.waitMatch(t, regexp.MustCompile(`/activate in a browser \(any device\) and enter the code ([0-9A-F]{4}-[0-9A-F]{4})`))
 	if !e.auth.ApproveDevice(code) {
