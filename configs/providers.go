@@ -199,6 +199,10 @@ func (s *Sender) applyPreset() {
 		if s.IMAP.Username == "" {
 			s.IMAP.Username = s.SMTP.Username
 		}
+		// One mailbox, one password.
+		if s.IMAP.Password == "" {
+			s.IMAP.Password = s.SMTP.Password
+		}
 	}
 	if s.IMAP != nil && s.IMAP.SaveSent == "" {
 		s.IMAP.SaveSent = SaveSentAuto
@@ -254,6 +258,9 @@ func (s *Sender) validateAuth(p string, src *source, ps *Problems) {
 	}
 	switch s.Auth {
 	case AuthPassword:
+		if pr.SMTPTLS != "" && s.SMTP.Password == "" {
+			src.problem(ps, p+".smtp.password", "missing: provider %s signs in with the mailbox password (set %sSENDERS_%s_SMTP_PASSWORD)", s.Provider, EnvPrefix, EnvName(s.Name))
+		}
 	case AuthOAuth2:
 		o := s.OAuth2
 		if o.ClientID == "" {

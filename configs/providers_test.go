@@ -62,6 +62,9 @@ func TestPresetsFillServersAndEndpoints(t *testing.T) {
 	if a.SMTP.Host != "smtps.aruba.it" || a.SMTP.Port != 465 || a.SMTP.TLS != "tls" || a.IMAP.Host != "imaps.aruba.it" {
 		t.Errorf("aruba: %v %v", a.SMTP, a.IMAP)
 	}
+	if a.IMAP.Password != "pw" {
+		t.Errorf("aruba's IMAP password is not the mailbox's")
+	}
 	if a.SaveSentFolder() != SaveSentAuto || a.Auth != AuthPassword {
 		t.Errorf("aruba saves to %q with auth %q; want auto (Aruba does not file SMTP submissions) and password", a.SaveSentFolder(), a.Auth)
 	}
@@ -78,6 +81,9 @@ func TestOAuth2Problems(t *testing.T) {
     from: "maria@example.com"
     provider: yahoo
     auth: oauth
+  - name: anna
+    from: "anna@example.it"
+    provider: aruba
   - name: luca
     from: "luca@example.com"
     auth: oauth2
@@ -88,9 +94,10 @@ func TestOAuth2Problems(t *testing.T) {
 	ps := problems(t, f.file)
 	wantProblem(t, ps, f.file+":8: senders[0].provider: \"yahoo\": use one of aruba, custom, gmail,")
 	wantProblem(t, ps, f.file+":9: senders[0].auth: \"oauth\": use password or oauth2")
-	wantProblem(t, ps, f.file+":13: senders[1].oauth2.client_id: missing")
-	wantProblem(t, ps, f.file+":13: senders[1].oauth2.token_url: missing")
-	wantProblem(t, ps, f.file+":14: senders[1].smtp.ca_file: "+ca+" holds no PEM certificate")
+	wantProblem(t, ps, f.file+":10: senders[1].smtp.password: missing: provider aruba signs in with the mailbox password (set DRIP_SENDERS_ANNA_SMTP_PASSWORD)")
+	wantProblem(t, ps, f.file+":16: senders[2].oauth2.client_id: missing")
+	wantProblem(t, ps, f.file+":16: senders[2].oauth2.token_url: missing")
+	wantProblem(t, ps, f.file+":17: senders[2].smtp.ca_file: "+ca+" holds no PEM certificate")
 	wantProblem(t, ps, f.file+": no key to encrypt OAuth2 grants: set DRIP_SECRET_KEY or secret_key_file")
 }
 
