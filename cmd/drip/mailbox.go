@@ -67,10 +67,13 @@ func init() {
 // oauthConfig is the OAuth2 client of a sender (auth: oauth2).
 func oauthConfig(s *configs.Sender) *oauth2.Config {
 	o := s.OAuth2
-	return &oauth2.Config{
-		ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes,
-		Endpoint: oauth2.Endpoint{AuthURL: o.AuthURL, TokenURL: o.TokenURL, DeviceAuthURL: o.DeviceURL},
+	ep := oauth2.Endpoint{AuthURL: o.AuthURL, TokenURL: o.TokenURL, DeviceAuthURL: o.DeviceURL}
+	if o.ClientSecret == "" {
+		// A public client (Microsoft's device flow): client_id in the
+		// form, no Basic header with an empty secret.
+		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
+	return &oauth2.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, Scopes: o.Scopes, Endpoint: ep}
 }
 
 // grantBox is the key that seals OAuth2 grants.
