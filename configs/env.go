@@ -55,6 +55,8 @@ func envVars(c *Config) []envVar {
 		{"ENGINE_MAX_BODY_BYTES", "engine.max_body_bytes", setInt64(&e.MaxBodyBytes)},
 		{"ENGINE_IMPORT_BATCH", "engine.import_batch", setInt(&e.ImportBatch)},
 		{"ENGINE_DISABLE_WATCHERS", "engine.disable_watchers", setBool(&e.DisableWatch)},
+		{"SECRET_KEY", "secret_key", setString(&c.SecretKey)},
+		{"SECRET_KEY_FILE", "secret_key_file", setString(&c.SecretKeyFile)},
 	}
 	for i := range c.Senders {
 		s := &c.Senders[i]
@@ -70,12 +72,20 @@ func envVars(c *Config) []envVar {
 			envVar{n + "SMTP_USERNAME", p + "smtp.username", setString(&s.SMTP.Username)},
 			envVar{n + "SMTP_PASSWORD", p + "smtp.password", setString(&s.SMTP.Password)},
 			envVar{n + "SMTP_CONNECTIONS", p + "smtp.connections", setInt(&s.SMTP.Connections)},
+			envVar{n + "SMTP_CA_FILE", p + "smtp.ca_file", setString(&s.SMTP.CAFile)},
+			envVar{n + "PROVIDER", p + "provider", setString(&s.Provider)},
+			envVar{n + "AUTH", p + "auth", setString(&s.Auth)},
+			envVar{n + "OAUTH2_CLIENT_ID", p + "oauth2.client_id", onOAuth2(s, func(o *OAuth2) *string { return &o.ClientID })},
+			envVar{n + "OAUTH2_CLIENT_SECRET", p + "oauth2.client_secret", onOAuth2(s, func(o *OAuth2) *string { return &o.ClientSecret })},
+			envVar{n + "OAUTH2_TENANT", p + "oauth2.tenant", onOAuth2(s, func(o *OAuth2) *string { return &o.Tenant })},
 			envVar{n + "IMAP_HOST", p + "imap.host", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.Host) })},
 			envVar{n + "IMAP_PORT", p + "imap.port", onIMAP(s, func(m *IMAP) func(string) error { return setInt(&m.Port) })},
 			envVar{n + "IMAP_TLS", p + "imap.tls", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.TLS) })},
 			envVar{n + "IMAP_USERNAME", p + "imap.username", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.Username) })},
 			envVar{n + "IMAP_PASSWORD", p + "imap.password", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.Password) })},
 			envVar{n + "IMAP_MAILBOX", p + "imap.mailbox", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.Mailbox) })},
+			envVar{n + "IMAP_CA_FILE", p + "imap.ca_file", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.CAFile) })},
+			envVar{n + "IMAP_SAVE_SENT", p + "imap.save_sent", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.SaveSent) })},
 		)
 	}
 	return vs
@@ -144,6 +154,17 @@ func onIMAP(s *Sender, field func(m *IMAP) func(string) error) func(string) erro
 			s.IMAP = &IMAP{}
 		}
 		return field(s.IMAP)(v)
+	}
+}
+
+// onOAuth2 is onIMAP for the oauth2 block.
+func onOAuth2(s *Sender, field func(o *OAuth2) *string) func(string) error {
+	return func(v string) error {
+		if s.OAuth2 == nil {
+			s.OAuth2 = &OAuth2{}
+		}
+		*field(s.OAuth2) = v
+		return nil
 	}
 }
 

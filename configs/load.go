@@ -105,6 +105,7 @@ func (c *Config) applyDefaults() {
 	}
 	for i := range c.Senders {
 		s := &c.Senders[i]
+		s.applyPreset()
 		if s.Timezone == "" {
 			s.Timezone = DefaultTimezone
 		}
@@ -193,6 +194,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 		}
 		names[name], envNames[EnvName(name)] = i, name
 	}
+	c.validateGrantKey(src, ps)
 	e := &c.Engine
 	for _, f := range []struct {
 		path string
@@ -250,6 +252,7 @@ func (s *Sender) validate(p string, src *source, ps *Problems) {
 	if s.SMTP.Password != "" && s.SMTP.Username == "" {
 		src.problem(ps, p+".smtp.password", "set without smtp.username")
 	}
+	s.validateAuth(p, src, ps)
 	if m := s.IMAP; m != nil {
 		validateServer(p+".imap", m.Host, m.Port, m.TLS, src, ps)
 		if m.Poll.IsZero() {

@@ -20,6 +20,7 @@ func (c *Config) Redacted() *Config {
 	r.HTTP.APIToken = hide(c.HTTP.APIToken)
 	r.HTTP.UnsubscribeSecret = hide(c.HTTP.UnsubscribeSecret)
 	r.HTTP.MetricsToken = hide(c.HTTP.MetricsToken)
+	r.SecretKey = hide(c.SecretKey)
 	r.Senders = make([]Sender, len(c.Senders))
 	for i, s := range c.Senders {
 		s.SMTP.Password = hide(s.SMTP.Password)
@@ -27,6 +28,11 @@ func (c *Config) Redacted() *Config {
 			m := *s.IMAP
 			m.Password = hide(m.Password)
 			s.IMAP = &m
+		}
+		if s.OAuth2 != nil {
+			o := *s.OAuth2
+			o.ClientSecret = hide(o.ClientSecret)
+			s.OAuth2 = &o
 		}
 		r.Senders[i] = s
 	}
@@ -53,7 +59,12 @@ func (m IMAP) String() string {
 	return fmt.Sprintf("imap %s:%d tls=%s user=%q password=%s mailbox=%q", m.Host, m.Port, m.TLS, m.Username, hide(m.Password), m.Mailbox)
 }
 
-// String hides the tokens and the secret.
+// String hides the client secret.
+func (o OAuth2) String() string {
+	return fmt.Sprintf("oauth2 client_id=%s client_secret=%s tenant=%s token_url=%s", o.ClientID, hide(o.ClientSecret), o.Tenant, o.TokenURL)
+}
+
+// String hides the token and the secret.
 func (h HTTP) String() string {
 	return fmt.Sprintf("http listen=%s public_listen=%s public_url=%s api_token=%s unsubscribe_secret=%s metrics_token=%s",
 		h.Listen, h.PublicListen, h.PublicURL, hide(h.APIToken), hide(h.UnsubscribeSecret), hide(h.MetricsToken))

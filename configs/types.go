@@ -19,6 +19,11 @@ type Config struct {
 	TemplatesDir string   `yaml:"templates_dir"`
 	Senders      []Sender `yaml:"senders"`
 	Engine       Engine   `yaml:"engine"`
+	// SecretKeyFile holds the key that encrypts OAuth2 grants in the store
+	// (one line); DRIP_SECRET_KEY gives the key itself instead.
+	SecretKeyFile string `yaml:"secret_key_file"`
+	// SecretKey is $DRIP_SECRET_KEY, never read from the file.
+	SecretKey string `yaml:"-"`
 
 	// Sequences are loaded from SequencesDir by Load, keyed by name.
 	Sequences map[string]*Sequence `yaml:"-"`
@@ -71,6 +76,23 @@ type Sender struct {
 	Protect  Shield `yaml:"protect"`
 	SMTP     SMTP   `yaml:"smtp"`
 	IMAP     *IMAP  `yaml:"imap"` // nil: replies are not watched for this sender
+	// Provider is a preset (see Presets) that fills servers, TLS and the
+	// OAuth2 endpoints and scopes; default custom (everything from here).
+	Provider string `yaml:"provider"`
+	// Auth is how drip signs in to SMTP and IMAP: password (default) or oauth2.
+	Auth   string  `yaml:"auth"`
+	OAuth2 *OAuth2 `yaml:"oauth2"`
+}
+
+// OAuth2 is a sender's OAuth2 client registration (auth: oauth2).
+type OAuth2 struct {
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret string   `yaml:"client_secret"`
+	Tenant       string   `yaml:"tenant"` // microsoft365: directory (tenant) ID or domain; default organizations
+	AuthURL      string   `yaml:"auth_url"`
+	TokenURL     string   `yaml:"token_url"`
+	DeviceURL    string   `yaml:"device_url"`
+	Scopes       []string `yaml:"scopes"`
 }
 
 // SMTP is an outbound server.
@@ -85,6 +107,9 @@ type SMTP struct {
 	// Connections is how many connections to keep to this server at most
 	// (default: workers).
 	Connections int `yaml:"connections"`
+	// CAFile is a PEM file of the CA that signed the server's certificate
+	// (a private CA), trusted besides the system's.
+	CAFile string `yaml:"ca_file"`
 }
 
 // IMAP is the mailbox watched for replies.
@@ -97,7 +122,11 @@ type IMAP struct {
 	Mailbox            string `yaml:"mailbox"` // default INBOX
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	// Poll is the polling period when the server has no IDLE (default 1m).
-	Poll Span `yaml:"poll"`
+	Poll   Span   `yaml:"poll"`
+	CAFile string `yaml:"ca_file"` // like SMTP.CAFile
+	// SaveSent: auto (default: the \Sent folder found by SPECIAL-USE, unless
+	// the provider files SMTP submissions itself), a folder name, or off.
+	SaveSent string `yaml:"save_sent"`
 }
 
 // Engine tunes the scheduler; every field has a sensible default.

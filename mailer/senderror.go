@@ -15,11 +15,6 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// ErrReauthNeeded is wrapped by the SenderFault of a sender whose OAuth2
-// grant was revoked or expired: it sends nothing until `drip mailbox
-// connect` renews it.
-var ErrReauthNeeded = errors.New("the mailbox's OAuth2 grant was revoked or expired; run drip mailbox connect")
-
 // FailKind says what a failed delivery means for the engine.
 type FailKind int
 

@@ -25,6 +25,12 @@ type SMTPConfig struct {
 	Port               int
 	TLS                string // "starttls" (also when empty), "tls" (implicit) or "none"
 	Username, Password string // no Username: no AUTH
+	// Token, when set, signs in with OAuth2 (XOAUTH2, else OAUTHBEARER)
+	// as Username instead of the password.
+	Token TokenSource
+	// OAuthMechanism forces XOAUTH2 or OAUTHBEARER; default XOAUTH2 when
+	// the server offers it.
+	OAuthMechanism     string
 	InsecureSkipVerify bool
 	// Timeout bounds the dial and every command; default 30s.
 	Timeout time.Duration
@@ -369,6 +375,9 @@ func (p *Pool) setup(sc *smtpConn) *SendError {
 	if ok, _ := sc.c.Extension("AUTH"); !ok {
 		return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: "server offers no AUTH but a username is configured"}
 	}
+	if cfg.Token != nil {
+		return p.authOAuth(sc)
+	}
 	var a sasl.Client
 	switch {
 	case sc.c.SupportsAuth(sasl.Plain):
@@ -383,6 +392,44 @@ func (p *Pool) setup(sc *smtpConn) *SendError {
 		return classify(StageAuth, err)
 	}
 	return nil
+}
+
+// authOAuth signs in with an access token. A grant that is gone (revoked,
+// expired) is ErrReauthNeeded: the sender is held until it is connected
+// again. A token the server refuses is dropped and a fresh one tried once:
+// a token revoked before its expiry then shows as ErrReauthNeeded at once
+// (the refresh says invalid_grant), not as a plain AUTH refusal.
+func (p *Pool) authOAuth(sc *smtpConn) *SendError {
+	cfg := p.cfg
+	ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.timeout())
+	defer cancel()
+	_, list := sc.c.Extension("AUTH")
+	var refused *SendError
+	for try := 0; try < 2; try++ {
+		token, err := cfg.Token.AccessToken(ctx)
+		if err != nil {
+			msg := "getting an OAuth2 access token: " + err.Error()
+			if errors.Is(err, ErrReauthNeeded) {
+				msg = "the mailbox's OAuth2 sign-in was revoked or has expired: run `drip mailbox connect`"
+			}
+			return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: msg, Err: err}
+		}
+		a, ok := OAuthSASL(strings.Fields(list), cfg.OAuthMechanism, cfg.Username, token, cfg.Host, cfg.Port)
+		if !ok {
+			return &SendError{Kind: SenderFault, Stage: StageAuth, Msg: "server offers neither AUTH XOAUTH2 nor OAUTHBEARER (offers " + list + ")"}
+		}
+		err = sc.c.Auth(a)
+		if err == nil {
+			return nil
+		}
+		refused = classify(StageAuth, err)
+		inv, ok := cfg.Token.(interface{ Invalidate(token string) })
+		if !ok || refused.Code/100 != 5 {
+			break
+		}
+		inv.Invalidate(token)
+	}
+	return refused
 }
 
 // dataChunk is how much of a message is written per deadline, so a large

@@ -15,6 +15,7 @@ echo "== peers"
 cleanup() {
   scripts/postgres.sh stop >/dev/null 2>&1 || true
   [ -x scripts/dovecot.sh ] && scripts/dovecot.sh stop >/dev/null 2>&1 || true
+  [ -x scripts/dovecot-oauth.sh ] && scripts/dovecot-oauth.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 DRIP_TEST_POSTGRES_URL="$(scripts/postgres.sh start)"
@@ -24,6 +25,13 @@ if [ -x scripts/dovecot.sh ]; then
   DRIP_TEST_DOVECOT="$(scripts/dovecot.sh start)"
   export DRIP_TEST_DOVECOT
   echo "dovecot: ${DRIP_TEST_DOVECOT}"
+fi
+# Dovecot with an oauth2 passdb, submission and TLS (OAuth2, mailbox test,
+# Sent folder); the tests run its authorization server and relay sink.
+if [ -x scripts/dovecot-oauth.sh ]; then
+  DRIP_TEST_DOVECOT_OAUTH="$(scripts/dovecot-oauth.sh start)"
+  export DRIP_TEST_DOVECOT_OAUTH
+  echo "dovecot (oauth2, submission): ${DRIP_TEST_DOVECOT_OAUTH%% PASSWORD=*}"
 fi
 DRIP_CHROMIUM="$(scripts/chromium.sh)"
 export DRIP_CHROMIUM DRIP_REQUIRE_CHROMIUM=1

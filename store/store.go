@@ -339,6 +339,17 @@ type Inbound struct {
 	SuppressEvent EventKind
 }
 
+// OAuthGrant is a sender mailbox's OAuth2 grant as stored.
+type OAuthGrant struct {
+	Sender  string
+	Version int64  // grows with every write
+	Sealed  string // the tokens, encrypted by the caller
+	// Revoked: the provider refused the refresh token (invalid_grant); the
+	// mailbox must be connected again.
+	Revoked   bool
+	UpdatedAt time.Time
+}
+
 // MailboxCursor is where a mailbox watcher stands.
 type MailboxCursor struct {
 	Sender      string
@@ -546,6 +557,18 @@ type Store interface {
 
 	// Stats.
 	SequenceStats(ctx context.Context, sequence string) (SequenceStats, error)
+
+	// OAuth2 grants of sender mailboxes (sealed by the caller).
+	OAuthGrantGet(ctx context.Context, sender string) (OAuthGrant, error)
+	// OAuthGrantSave stores a new grant (a connect), whatever was there;
+	// it is no longer revoked.
+	OAuthGrantSave(ctx context.Context, sender string, sealed string, at time.Time) (OAuthGrant, error)
+	// OAuthGrantUpdate runs fn on the grant under its row lock, so no other
+	// instance reads it until fn is done (a refresh spends a refresh token
+	// once). A non-nil next is written (version+1) before fn's error, if
+	// any, is returned; a nil next writes nothing. ErrNotFound without a
+	// grant.
+	OAuthGrantUpdate(ctx context.Context, sender string, fn func(cur OAuthGrant) (next *OAuthGrant, err error)) (OAuthGrant, error)
 
 	Ping(ctx context.Context) error
 	Close() error

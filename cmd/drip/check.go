@@ -49,6 +49,9 @@ func runCheck(ctx context.Context, g *globals, withDNS bool) error {
 			problems = append(problems, p...)
 			warnings = append(warnings, w...)
 		}
+		if len(problems) == 0 {
+			warnings = append(warnings, grantWarnings(ctx, cfg)...)
+		}
 	}
 	for _, w := range warnings {
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)

@@ -83,7 +83,7 @@ senders:
     from: "Maria Rossi <maria@drip-demo.example>"
     daily_limit: 5000
     smtp: { host: 127.0.0.1, port: {{smtp}}, tls: none }
-    imap: { host: 127.0.0.1, port: {{imap}}, tls: none, username: maria, password: "{{imappass}}", poll: 1s }
+    imap: { host: 127.0.0.1, port: {{imap}}, tls: none, username: maria, password: "{{imappass}}", poll: 1s, save_sent: off }
 engine:
   poll: 100ms
   lease: 30s

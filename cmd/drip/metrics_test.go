@@ -1064,7 +1064,7 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"DripBacklogGrowing", "DripIMAPDisconnected", "DripBounceRateHigh", "DripScheduleLagHigh", "DripStoreDown", "DripSenderNearDailyLimit"} {
+	for _, want := range []string{"DripBacklogGrowing", "DripIMAPDisconnected", "DripBounceRateHigh", "DripScheduleLagHigh", "DripStoreDown", "DripSenderNearDailyLimit", "DripSenderReauthNeeded"} {
 		if !alerts[want] {
 			t.Errorf("%s: no alert %s", alertsFile, want)
 		}
@@ -1150,7 +1150,22 @@ tests:
         values: '0 0 0 1 1 1 1 1 1 1 1'
       - series: 'drip_workers_busy{job="drip",instance="a:8080"}'
         values: '0x40'
+      # maria's grant is revoked from minute 4 (both instances see the
+      # store); piotr's is fine.
+      - series: 'drip_sender_reauth_needed{job="drip",instance="a:8080",sender="maria"}'
+        values: '0x3 1x30'
+      - series: 'drip_sender_reauth_needed{job="drip",instance="b:8080",sender="maria"}'
+        values: '0x3 1x30'
+      - series: 'drip_sender_reauth_needed{job="drip",instance="a:8080",sender="piotr"}'
+        values: '0x33'
     alert_rule_test:
+      - eval_time: 4m
+        alertname: DripSenderReauthNeeded
+        exp_alerts: []
+      - eval_time: 10m
+        alertname: DripSenderReauthNeeded
+        exp_alerts:
+          - exp_labels: { severity: critical, job: drip, sender: maria }
       - eval_time: 5m
         alertname: DripIMAPDisconnected
         exp_alerts: []

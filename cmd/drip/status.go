@@ -46,6 +46,10 @@ func init() {
 					return err
 				}
 				printStats(g.stdout, all)
+				// OAuth2 senders that must be connected (again).
+				for _, w := range grantWarnings(ctx, c.Config) {
+					fmt.Fprintf(g.stdout, "\n%s\n", w)
+				}
 				return nil
 			}
 		},

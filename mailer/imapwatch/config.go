@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/drip-email/drip/mailer"
 )
 
 // Defaults of the Config fields left zero.
@@ -36,7 +38,12 @@ type Config struct {
 	TLS      string // "tls" | "starttls" | "none"
 	Username string
 	Password string
-	Mailbox  string // default INBOX
+	// Token, when set, signs in with OAuth2 (XOAUTH2, else OAUTHBEARER) as
+	// Username instead of the password.
+	Token mailer.TokenSource
+	// OAuthMechanism forces XOAUTH2 or OAUTHBEARER (default XOAUTH2 when offered).
+	OAuthMechanism string
+	Mailbox        string // default INBOX
 	// InsecureSkipVerify accepts any certificate (test servers only).
 	InsecureSkipVerify bool
 	RootCAs            *x509.CertPool // nil: the system pool

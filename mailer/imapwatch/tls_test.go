@@ -107,7 +107,7 @@ func TestDialTLSModes(t *testing.T) {
 			c, err := w.dial(context.Background(), make(chan struct{}, 1))
 			if err == nil {
 				defer c.Close()
-				err = w.login(c)
+				err = w.login(c, "")
 			}
 			switch {
 			case tt.wantErr == "" && err != nil:

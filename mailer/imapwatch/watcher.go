@@ -32,6 +32,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/drip-email/drip/mailer/inbound"
+	"github.com/drip-email/drip/mailer"
 )
 
 // Handler decides what a message means and records it. The sequencer
@@ -146,7 +147,8 @@ func (w *Watcher) setConnected(on bool) {
 // matching it by address would pause that prospect. The line is the
 // UIDNEXT the server reports at that first SELECT, kept with the cursor.
 func (w *Watcher) Run(ctx context.Context) error {
-	backoff := 0 // consecutive failed sessions
+	backoff := 0    // consecutive failed sessions
+	reauth := false // waiting for the mailbox to be connected again
 	for ctx.Err() == nil {
 		now := w.cfg.Clock()
 		held, err := w.h.Lease(ctx, w.cfg.Sender, w.cfg.Owner, now, now.Add(w.cfg.Lease))
@@ -169,6 +171,16 @@ func (w *Watcher) Run(ctx context.Context) error {
 		established, err := w.session(ctx)
 		switch {
 		case ctx.Err() != nil:
+		case errors.Is(err, mailer.ErrReauthNeeded):
+			// Nothing to gain from reconnecting: wait for `drip mailbox
+			// connect` (the token source reads the store again each time).
+			if !reauth {
+				w.log.Error("stopped watching: the mailbox's OAuth2 sign-in was revoked or has expired; run `drip mailbox connect "+w.cfg.Sender+"`", "err", err)
+			}
+			reauth = true
+			backoff = 0
+			sleep(ctx, w.cfg.ReconnectMax)
+			continue
 		case errors.Is(err, errLeaseLost):
 			w.log.Warn("stopped watching: the mailbox lease could not be kept; another instance may watch now", "err", err)
 			backoff = 0
@@ -176,6 +188,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		default:
 			if established {
 				backoff = 0
+				if reauth {
+					w.log.Info("mailbox signed in again; watching")
+				}
+				reauth = false
 			}
 			backoff++
 			d := w.backoff(backoff)
@@ -226,6 +242,13 @@ func (w *Watcher) session(ctx context.Context) (established bool, err error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
+	token := ""
+	if w.cfg.Token != nil {
+		// Before dialling: a revoked grant costs the server nothing.
+		if token, err = w.cfg.Token.AccessToken(sctx); err != nil {
+			return false, fmt.Errorf("getting an OAuth2 access token: %w", err)
+		}
+	}
 	news := make(chan struct{}, 1)
 	c, err := w.dial(sctx, news)
 	if err != nil {
@@ -258,7 +281,7 @@ func (w *Watcher) session(ctx context.Context) (established bool, err error) {
 	}()
 	go w.renew(sctx, cancel)
 
-	if err := w.login(c); err != nil {
+	if err := w.login(c, token); err != nil {
 		return false, err
 	}
 	sel, err := c.Select(w.cfg.Mailbox, nil).Wait()
@@ -394,7 +417,22 @@ func (w *Watcher) dial(ctx context.Context, news chan struct{}) (*imapclient.Cli
 	return c, nil
 }
 
-func (w *Watcher) login(c *imapclient.Client) error {
+func (w *Watcher) login(c *imapclient.Client, token string) error {
+	if w.cfg.Token != nil {
+		a, ok := mailer.OAuthSASL(c.Caps().AuthMechanisms(), w.cfg.OAuthMechanism, w.cfg.Username, token, w.cfg.Host, w.cfg.Port)
+		if !ok {
+			return fmt.Errorf("signing in as %s: the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER", w.cfg.Username)
+		}
+		if err := c.Authenticate(a); err != nil {
+			// A token refused before its expiry: drop it, so the next
+			// session refreshes it (and learns if the grant still stands).
+			if inv, ok := w.cfg.Token.(interface{ Invalidate(string) }); ok {
+				inv.Invalidate(token)
+			}
+			return fmt.Errorf("signing in as %s with OAuth2: %w", w.cfg.Username, err)
+		}
+		return nil
+	}
 	if err := c.Login(w.cfg.Username, w.cfg.Password).Wait(); err != nil {
 		// The server's answer; the password is never part of it.
 		return fmt.Errorf("logging in as %s: %w", w.cfg.Username, err)

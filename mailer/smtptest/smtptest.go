@@ -47,6 +47,9 @@ type Options struct {
 	Discard bool
 	// Domain in the greeting, default "smtptest.local".
 	Domain string
+	// Addr to listen on, default 127.0.0.1:0 (a peer that must find the
+	// server at a known port, like Dovecot's submission relay, sets it).
+	Addr string
 }
 
 // Message is one message the server accepted.
@@ -91,7 +94,7 @@ func New(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// Start starts a server on 127.0.0.1:0; Close stops it.
+// Start starts a server on Options.Addr (default 127.0.0.1:0); Close stops it.
 func Start(opts Options) (*Server, error) {
 	if opts.Domain == "" {
 		opts.Domain = "smtptest.local"
@@ -118,7 +121,11 @@ func Start(opts Options) (*Server, error) {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	inner, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on loopback: %w", err)
 	}
@@ -330,6 +337,15 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		return sasl.NewPlainServer(func(_, user, pass string) error { return check(user, pass) }), nil
 	case sasl.Login:
 		return &loginServer{check: check}, nil
+	case "XOAUTH2": // the password is the bearer token
+		return &xoauth2Server{check: check}, nil
+	case sasl.OAuthBearer:
+		return sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
+			if check(o.Username, o.Token) != nil {
+				return &sasl.OAuthBearerError{Status: "invalid_token"}
+			}
+			return nil
+		}), nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -518,4 +534,34 @@ func (c *trackedConn) Close() error {
 		c.s.mu.Unlock()
 	})
 	return c.Conn.Close()
+}
+
+// xoauth2Server checks "user=U ^A auth=Bearer T ^A ^A"; a refused token
+// gets the JSON challenge Google sends, then 535 after the empty answer.
+type xoauth2Server struct {
+	check  func(user, pass string) error
+	failed bool
+}
+
+func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	if x.failed {
+		return nil, true, smtp.ErrAuthFailed
+	}
+	if resp == nil {
+		return []byte{}, false, nil
+	}
+	var user, token string
+	for _, f := range strings.Split(string(resp), "\x01") {
+		if v, ok := strings.CutPrefix(f, "user="); ok {
+			user = v
+		}
+		if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	if err := x.check(user, token); err != nil {
+		x.failed = true
+		return []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`), false, nil
+	}
+	return nil, true, nil
 }

@@ -56,6 +56,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"Stats", testStats},
 		{"SenderHolds", testSenderHolds},
 		{"EnrollmentsPlanned", testEnrollmentsPlanned},
+		{"OAuthGrant", testOAuthGrant},
+		{"OAuthGrantSerialised", testOAuthGrantSerialised},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/mailer/imapwatch"
+	"github.com/drip-email/drip/mailer/oauth"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/web"
@@ -138,6 +139,9 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	watchMetrics := imapwatch.NewMetrics(reg)
+	oauthMetrics := oauth.NewMetrics(reg)
+	copyMetrics := mailer.NewSaveSentMetrics(reg)
+	tokens := map[string]mailer.TokenSource{}
 
 	senders := map[string]*sequencer.Sender{}
 	var senderList []*sequencer.Sender
@@ -147,14 +151,38 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 		if conns <= 0 {
 			conns = cfg.Workers
 		}
+		roots, err := mailer.LoadCAFile(sc.SMTP.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("sender %s: smtp.%w", sc.Name, err)
+		}
+		oauthMetrics.Set(sc.Name, false)
+		ts, err := TokenSource(cfg, sc, st, log, func(on bool) { oauthMetrics.Set(sc.Name, on) })
+		if err != nil {
+			return nil, err
+		}
+		var token mailer.TokenSource
+		if ts != nil {
+			token = ts
+			tokens[sc.Name] = ts
+			// Look at the grant now, so a revoked or missing one shows in
+			// the log and the gauge at start, not at the first send.
+			go func() { _, _ = ts.AccessToken(context.WithoutCancel(ctx)) }()
+		}
 		pool := mailer.NewPool(mailer.SMTPConfig{
 			Host: sc.SMTP.Host, Port: sc.SMTP.Port, TLS: sc.SMTP.TLS,
 			Username: sc.SMTP.Username, Password: sc.SMTP.Password,
-			InsecureSkipVerify: sc.SMTP.InsecureSkipVerify,
-			Timeout:            cfg.Engine.SMTPTimeout.Approx(),
+			InsecureSkipVerify: sc.SMTP.InsecureSkipVerify, RootCAs: roots, Token: token,
+			Timeout: cfg.Engine.SMTPTimeout.Approx(),
 		}, conns)
 		d.onClose(func() { _ = pool.Close() })
-		snd, err := sequencer.NewSender(sc, pool)
+		transport, err := saveSent(cfg, sc, pool, token, copyMetrics, log)
+		if err != nil {
+			return nil, err
+		}
+		if ss, ok := transport.(*mailer.SaveSent); ok {
+			d.onClose(func() { ss.Close(10 * time.Second) })
+		}
+		snd, err := sequencer.NewSender(sc, transport)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +211,7 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 
 	if !cfg.Engine.DisableWatch {
 		for _, snd := range senderList {
-			w, err := newWatcher(cfg, snd, st, d.owner, clock, watchMetrics, log, o.OnInbound)
+			w, err := newWatcher(cfg, snd, st, d.owner, clock, watchMetrics, log, o.OnInbound, tokens[snd.Config.Name])
 			if err != nil {
 				return nil, err
 			}
@@ -344,15 +372,19 @@ func (d *Daemon) onClose(f func()) { d.closers = append(d.closers, f) }
 // newWatcher builds the IMAP watcher of a sender, or nil when the sender
 // has no imap section.
 func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owner string, clock sequencer.Clock,
-	m *imapwatch.Metrics, log *slog.Logger, onHandled func(imapwatch.Handled)) (*imapwatch.Watcher, error) {
+	m *imapwatch.Metrics, log *slog.Logger, onHandled func(imapwatch.Handled), token mailer.TokenSource) (*imapwatch.Watcher, error) {
 	ic := snd.Config.IMAP
 	if ic == nil {
 		return nil, nil
 	}
+	roots, err := mailer.LoadCAFile(ic.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("sender %s: imap.%w", snd.Config.Name, err)
+	}
 	return imapwatch.New(imapwatch.Config{
 		Sender: snd.Config.Name, Own: []string{snd.Config.From},
 		Host: ic.Host, Port: ic.Port, TLS: ic.TLS, Username: ic.Username, Password: ic.Password,
-		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify,
+		Mailbox: ic.Mailbox, InsecureSkipVerify: ic.InsecureSkipVerify, RootCAs: roots, Token: token,
 		Poll: ic.Poll.Approx(), ReconnectMax: cfg.Engine.ReconnectLimit.Approx(),
 		Lease: cfg.Engine.MailboxLease.Approx(), Owner: owner,
 		// The watcher adds sender, server and mailbox itself; adding sender

@@ -66,6 +66,10 @@ type queries struct {
 	MailboxLeaseRelease        string `query:"mailbox-lease-release"`
 	EnrollmentsReleaseOwners   string `query:"enrollments-release-owners"`
 	MailboxLeasesReleaseOwners string `query:"mailbox-leases-release-owners"`
+	OAuthGrantGet              string `query:"oauth-grant-get"`
+	OAuthGrantLock             string `query:"oauth-grant-lock"`
+	OAuthGrantSave             string `query:"oauth-grant-save"`
+	OAuthGrantWrite            string `query:"oauth-grant-write"`
 	StatsSends                 string `query:"stats-sends"`
 	StatsEvents                string `query:"stats-events"`
 	StatsBounces               string `query:"stats-bounces"`

@@ -450,6 +450,28 @@ WHERE state = 'active' AND lease_until IS NOT NULL AND {{anyText "lease_owner" "
 
 -- name: mailbox-leases-release-owners
 DELETE FROM mailbox_leases WHERE {{anyText "owner" "$1"}}
+-- ------------------------------------------------------------- oauth2 grants
+
+-- name: oauth-grant-get
+SELECT sender, version, sealed, revoked FROM oauth_grants WHERE sender = $1
+
+-- name: oauth-grant-lock
+-- The row lock serialises refreshes between instances (SQLite has one
+-- writer: the transaction is enough).
+SELECT sender, version, sealed, revoked FROM oauth_grants WHERE sender = $1 {{forUpdate}}
+
+-- name: oauth-grant-save
+INSERT INTO oauth_grants (sender, version, sealed, revoked, updated_at) VALUES ($1, 1, $2, 0, $3)
+ON CONFLICT (sender) DO UPDATE SET version = oauth_grants.version + 1, sealed = excluded.sealed,
+    revoked = 0, updated_at = excluded.updated_at
+RETURNING version
+
+-- name: oauth-grant-write
+-- Compare-and-swap on version, besides the lock: a write never lands on a
+-- grant it did not read.
+UPDATE oauth_grants SET version = version + 1, sealed = $3, revoked = $4, updated_at = $5
+WHERE sender = $1 AND version = $2
+RETURNING version
 
 -- -------------------------------------------------------------------- stats
 
