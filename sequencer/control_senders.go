@@ -3,6 +3,7 @@ package sequencer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/drip-email/drip/configs"
@@ -82,6 +83,13 @@ func GmailAdvice(v GmailVolume) string {
 // looked (drip sender resume). Its waiting steps are claimed at once. It
 // returns the hold that was lifted (Reason "" when it was not held).
 func (c *Control) SenderResume(ctx context.Context, name string) (store.SenderHold, error) {
+	return c.SenderResumeFrom(ctx, name)
+}
+
+// SenderResumeFrom is SenderResume for a hold of one of reasons only (any
+// when none is given): drip mailbox connect ends a reauth hold, not a
+// daily limit.
+func (c *Control) SenderResumeFrom(ctx context.Context, name string, reasons ...string) (store.SenderHold, error) {
 	if _, ok := c.Config.Sender(name); !ok {
 		return store.SenderHold{}, notFoundf("no sender %q in the configuration", name)
 	}
@@ -91,11 +99,14 @@ func (c *Control) SenderResume(ctx context.Context, name string) (store.SenderHo
 		return lifted, err
 	}
 	for _, h := range holds {
-		if h.Sender == name {
+		if h.Sender == name && (len(reasons) == 0 || slices.Contains(reasons, h.Reason)) {
 			lifted = h
 		}
 	}
-	if err := c.Store.SenderHoldClear(ctx, name); err != nil {
+	if lifted.Reason == "" {
+		return lifted, nil
+	}
+	if err := c.Store.SenderHoldClear(ctx, name, lifted.Reason); err != nil {
 		return lifted, err
 	}
 	if lifted.Reason != "" {

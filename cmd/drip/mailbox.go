@@ -14,6 +14,8 @@ import (
 	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer/oauth"
+	"github.com/drip-email/drip/sequencer"
+	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/store/storeopen"
 )
 
@@ -93,6 +95,12 @@ func mailboxConnect(ctx context.Context, g *globals, cfg *configs.Config, s *con
 	}
 	if err := oauth.Save(ctx, st, b, s.Name, tok, time.Now()); err != nil {
 		return fmt.Errorf("storing the grant of sender %s: %w", s.Name, err)
+	}
+	// A sender held for re-authorisation sends again at once: its hold
+	// ends, and its waiting steps are decided again now.
+	ctl := &sequencer.Control{Store: st, Clock: sequencer.SystemClock{}, Config: cfg}
+	if _, err := ctl.SenderResumeFrom(ctx, s.Name, store.HoldReauth); err != nil {
+		return fmt.Errorf("ending the re-authorisation hold of sender %s: %w", s.Name, err)
 	}
 	fmt.Fprintf(g.stdout, "connected: sender %s (%s); the grant is stored encrypted, and running instances use it from their next send\n", s.Name, s.Login())
 	return nil
