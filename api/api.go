@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/importer"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
@@ -316,6 +317,27 @@ type importResponse struct {
 	Rejects  []importReject `json:"rejects"`
 	// RejectsTruncated: more rows were rejected than Rejects lists.
 	RejectsTruncated bool `json:"rejects_truncated,omitempty"`
+	// Encoding is how the body was read: its name, and whether it was
+	// detected or named by a byte order mark.
+	Encoding importEncoding `json:"encoding"`
+	// Columns is the mapping: every header cell and where it went.
+	Columns []importColumn `json:"columns"`
+}
+
+type importEncoding struct {
+	Name     string `json:"name"`
+	Detected bool   `json:"detected"`
+	BOM      bool   `json:"bom"`
+}
+
+type importColumn struct {
+	Header string `json:"header"`
+	// Column is the contract's column or the custom field's key; "" when
+	// ignored.
+	Column string `json:"column"`
+	Custom bool   `json:"custom,omitempty"`
+	// Via: name, alias, map (the request's map), custom, or ignore.
+	Via string `json:"via"`
 }
 
 type importReject struct {
@@ -330,7 +352,8 @@ var csvTypes = map[string]bool{
 }
 
 // importCSV streams the body through the importer: ?sequence=S (required),
-// &sender=NAME, &encoding=windows-1252 (or a charset on the Content-Type),
+// &sender=NAME, &encoding=windows-1252 (or a charset on the Content-Type;
+// neither: detected), &map=Header=column,… (as drip import --map),
 // &dry_run=true.
 func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -349,9 +372,13 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("dry_run=%q: use true or false", v)
 		}
 	}
+	mapping, err := importer.ParseMap(q.Get("map"))
+	if err != nil {
+		return badRequest("map: %v", err)
+	}
 	sum, err := s.o.Control.Import(r.Context(), r.Body, sequencer.ImportRequest{
 		Sequence: q.Get("sequence"), Sender: q.Get("sender"), Encoding: encoding,
-		FileName: "body", DryRun: dry,
+		FileName: "body", DryRun: dry, Map: mapping,
 	})
 	if err != nil {
 		return err
@@ -360,6 +387,16 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 		Rejects: make([]importReject, len(sum.Rejects)), RejectsTruncated: sum.Rejected > len(sum.Rejects)}
 	for i, rj := range sum.Rejects {
 		resp.Rejects[i] = importReject{Line: rj.Line, Reason: rj.Reason}
+	}
+	m := sum.Mapping
+	resp.Encoding = importEncoding{Name: m.Encoding.Name, Detected: m.Encoding.Detected, BOM: m.Encoding.BOM}
+	resp.Columns = make([]importColumn, len(m.Columns))
+	for i, c := range m.Columns {
+		col := importColumn{Header: c.Header, Column: c.Key, Custom: c.Custom, Via: c.Via}
+		if c.Ignored {
+			col.Column = ""
+		}
+		resp.Columns[i] = col
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

@@ -46,6 +46,8 @@ type Summary struct {
 	Rejected int // rows refused by validation or by the sink
 	// Rejects are the first MaxRejectsKept rejects, in file order.
 	Rejects []Reject
+	// Mapping is how the file was read (zero when its header could not be).
+	Mapping Mapping
 }
 
 func (s Summary) String() string {
@@ -74,6 +76,10 @@ func Import(ctx context.Context, in io.Reader, opts Options, sink Sink) (Summary
 		return Summary{}, errors.New("importer: a sink is required unless DryRun")
 	}
 	imp := &run{opts: opts, r: r, sink: sink, clock: opts.Clock}
+	imp.sum.Mapping = r.Mapping()
+	if opts.OnMapping != nil {
+		opts.OnMapping(imp.sum.Mapping)
+	}
 	if imp.opts.BatchSize <= 0 {
 		imp.opts.BatchSize = DefaultBatchSize
 	}

@@ -18,7 +18,12 @@ import (
 type ImportRequest struct {
 	Sequence string
 	Sender   string // sender of rows without a sender cell; "" = the first configured
-	Encoding string // see importer.Options.Encoding
+	Encoding string // see importer.Options.Encoding ("" detects it)
+	// Map maps header cells to columns beyond the built-in aliases (see
+	// importer.ParseMap).
+	Map map[string]string
+	// OnMapping, when set, sees how the file is read before any row loads.
+	OnMapping func(importer.Mapping)
 	FileName string // for messages; "" = "input"
 	// DryRun validates every row and stores nothing. It does not see the
 	// store: a known prospect counts as imported, a suppressed one is not
@@ -55,7 +60,7 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 	opts := importer.Options{
 		FileName: req.FileName, Encoding: req.Encoding, DefaultTimezone: seq.Location, Now: now,
 		DefaultSender: sender, Senders: senders, BatchSize: req.BatchSize,
-		RejectTo: req.RejectTo, Progress: req.Progress,
+		RejectTo: req.RejectTo, Progress: req.Progress, Map: req.Map, OnMapping: req.OnMapping,
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = c.Config.Engine.ImportBatch

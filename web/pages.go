@@ -181,6 +181,7 @@ type importData struct {
 	Senders   []option
 	Encodings []option
 	DryRun    bool
+	Map       string // the --map text
 	CSV       string // the pasted text, shown again after a refusal
 	Error     string
 	Result    *importResult
@@ -210,7 +211,13 @@ func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	d := importData{
 		Sequences: s.sequenceOptions(req.Sequence), Senders: s.senderOptions(req.Sender),
-		Encodings: encodingOptions(req.Encoding), DryRun: req.DryRun,
+		Encodings: encodingOptions(req.Encoding), DryRun: req.DryRun, Map: v("map"),
+	}
+	var err error
+	if req.Map, err = importer.ParseMap(d.Map); err != nil {
+		d.Error = "Column mapping: " + err.Error()
+		s.render(w, r, ss, http.StatusUnprocessableEntity, "import", "Load a list", "import", d)
+		return nil
 	}
 	var in io.Reader
 	if r.MultipartForm != nil && len(r.MultipartForm.File["file"]) > 0 && r.MultipartForm.File["file"][0].Size > 0 {
@@ -246,6 +253,8 @@ func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session)
 
 // encodingLabels say where a list in each encoding comes from.
 var encodingLabels = map[string]string{
+	"utf-8":        "UTF-8",
+	"utf-16":       "UTF-16 (Excel's Unicode text)",
 	"windows-1252": "Windows-1252 (Excel, Western Europe)",
 	"windows-1250": "Windows-1250 (Excel, Central Europe)",
 	"iso-8859-1":   "ISO-8859-1 (Latin-1)",
@@ -254,11 +263,8 @@ var encodingLabels = map[string]string{
 }
 
 func encodingOptions(selected string) []option {
-	out := []option{{Value: "", Label: "UTF-8", Selected: selected == ""}}
+	out := []option{{Value: "", Label: "Detect (UTF-8, Windows-1252, Windows-1250, ISO-8859-2)", Selected: selected == ""}}
 	for _, name := range importer.EncodingNames {
-		if name == "utf-8" {
-			continue
-		}
 		label := encodingLabels[name]
 		if label == "" {
 			label = name
