@@ -24,7 +24,7 @@ type ImportRequest struct {
 	Map map[string]string
 	// OnMapping, when set, sees how the file is read before any row loads.
 	OnMapping func(importer.Mapping)
-	FileName string // for messages; "" = "input"
+	FileName  string // for messages; "" = "input"
 	// DryRun validates every row and stores nothing. It does not see the
 	// store: a known prospect counts as imported, a suppressed one is not
 	// caught.

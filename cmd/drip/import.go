@@ -51,7 +51,7 @@ func init() {
 
 type importArgs struct {
 	sequence, sender, encoding, mapping, rejectFile, file string
-	dryRun                                       bool
+	dryRun                                                bool
 }
 
 func runImport(ctx context.Context, g *globals, a importArgs) error {
