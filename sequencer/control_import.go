@@ -25,9 +25,10 @@ type ImportRequest struct {
 	// OnMapping, when set, sees how the file is read before any row loads.
 	OnMapping func(importer.Mapping)
 	FileName  string // for messages; "" = "input"
-	// DryRun validates every row and stores nothing. It does not see the
-	// store: a known prospect counts as imported, a suppressed one is not
-	// caught.
+	// DryRun validates every row and stores nothing. With a Store it
+	// counts exactly what the import would: a known prospect as updated, a
+	// suppressed address as rejected (it only reads the store). Without
+	// one (no database yet) every address is new.
 	DryRun    bool
 	RejectTo  io.Writer                           // the reject file, if wanted
 	Progress  func(rowsDone int, bytesRead int64) // see importer.Options.Progress
@@ -119,10 +120,10 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 			continue
 		}
 		if s.dry {
-			h := maphash.String(s.seed, store.NormalizeEmail(r.Prospect.Email))
-			_, dup := s.seen[h]
-			s.seen[h] = struct{}{}
-			out[i].Created = !dup
+			if err := s.dryRow(ctx, r, &out[i]); err != nil {
+				s.err = err
+				return nil, err
+			}
 			continue
 		}
 		ir := r.ImportRow(s.seq.Name)
@@ -146,6 +147,37 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 	}
 	clear(s.batch) // drop the references to the rows' data
 	return out, nil
+}
+
+// dryRow answers for one row of a dry run what ImportBatch would: refused
+// when suppressed, an update when the store or an earlier row of the file
+// has the address, else new. Only rows that would be stored count as seen.
+func (s *importSink) dryRow(ctx context.Context, r importer.Row, out *importer.Outcome) error {
+	h := maphash.String(s.seed, store.NormalizeEmail(r.Prospect.Email))
+	if _, dup := s.seen[h]; dup {
+		return nil // Created false: updated
+	}
+	if s.st != nil {
+		sup, err := s.st.Suppressed(ctx, r.Prospect.Email)
+		if err != nil {
+			return fmt.Errorf("checking the suppression list: %w", err)
+		}
+		if sup {
+			out.Err = fmt.Errorf("line %d: %w", r.Line, store.ErrSuppressed)
+			return nil
+		}
+		_, err = s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+		switch {
+		case err == nil:
+			s.seen[h] = struct{}{}
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("looking up prospect: %w", err)
+		}
+	}
+	s.seen[h] = struct{}{}
+	out.Created = true
+	return nil
 }
 
 // planKey is what a new enrollment's plan depends on, besides the
@@ -182,7 +214,7 @@ func (s *importSink) missingField(ctx context.Context, r importer.Row) (string, 
 		if strings.TrimSpace(r.Prospect.Fields[f]) != "" {
 			continue
 		}
-		if s.dry {
+		if s.st == nil { // a dry run without a store
 			return f, nil
 		}
 		if known == nil {

@@ -34,7 +34,7 @@ func init() {
 			fs.StringVar(&a.mapping, "map", "", "map header cells to columns, `'Header=column,…'`: column is one of "+
 				strings.Join(importer.ColumnNames(), ", ")+", ignore, or field:NAME (a custom field); built-in names in six languages need none")
 			fs.StringVar(&a.rejectFile, "reject-file", "", "write the rejected rows, unchanged, with a reason column, to `FILE` (fix and re-import it)")
-			fs.BoolVar(&a.dryRun, "dry-run", false, "validate every row and store nothing (does not check the store: known prospects count as imported, suppressed ones are not caught)")
+			fs.BoolVar(&a.dryRun, "dry-run", false, "validate every row, print the mapping and the counts the import would give, and store nothing")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return usagef("want one FILE.csv (or - for stdin), got %d arguments", len(args))
@@ -60,7 +60,10 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 		return err
 	}
 	c := &sequencer.Control{Clock: sequencer.SystemClock{}, Config: cfg}
-	if !a.dryRun { // a dry run does not touch the store
+	// A dry run reads the store, to count exactly what the import would
+	// (known prospects as updated, suppressed addresses as rejected); it
+	// does not create a SQLite database that does not exist yet.
+	if !a.dryRun || storeExists(cfg.DatabaseURL) {
 		st, err := openStore(ctx, g, cfg)
 		if err != nil {
 			return err
@@ -137,6 +140,15 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 		return exitError{code: 1, msg: fmt.Sprintf("%d row(s) rejected", sum.Rejected)}
 	}
 	return nil
+}
+
+// storeExists is false for a SQLite file that is not there yet.
+func storeExists(databaseURL string) bool {
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		_, err := os.Stat(path)
+		return err == nil
+	}
+	return true
 }
 
 // openInput opens FILE, or stdin for "-"; size is 0 when unknown.

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"InboundDedupAndCursor", testInboundDedupAndCursor},
 		{"MailboxLease", testMailboxLease},
 		{"ImportBatch", testImportBatch},
+		{"NameCaseKept", testNameCaseKept},
 		{"Stats", testStats},
 	}
 	for _, tc := range tests {

@@ -141,11 +141,20 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 	for i, p := range ps {
 		byNorm[p.EmailNorm] = i
 	}
+	names, err := s.importKnownNames(ctx, tx, known)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, k := range known {
 		if suppressed[k.Norm] {
 			continue
 		}
 		p := ps[byNorm[k.Norm]]
+		if n, ok := names[k.ID]; ok { // see namecase.go
+			p.FirstName = betterCased(n.FirstName, p.FirstName)
+			p.LastName = betterCased(n.LastName, p.LastName)
+			p.Company = betterCased(n.Company, p.Company)
+		}
 		ids[k.Norm], existing[k.Norm] = k.ID, true
 		knownIDs = append(knownIDs, k.ID)
 		update = append(update, importUpdate{ID: k.ID, Email: p.Email, FirstName: p.FirstName, LastName: p.LastName,
@@ -203,6 +212,38 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 		return nil, nil, fmt.Errorf("enrolling: %w", err)
 	}
 	return suppressed, existing, nil
+}
+
+// knownNames are a known prospect's stored names.
+type knownNames struct {
+	ID        int64  `db:"id"`
+	FirstName string `db:"first_name"`
+	LastName  string `db:"last_name"`
+	Company   string `db:"company"`
+}
+
+// importKnownNames reads the stored names of the known prospects of a
+// batch, so that an update keeps the better-cased spelling.
+func (s *Store) importKnownNames(ctx context.Context, tx *txn, known []struct {
+	ID   int64  `db:"id"`
+	Norm string `db:"email_norm"`
+}) (map[int64]knownNames, error) {
+	out := make(map[int64]knownNames, len(known))
+	if len(known) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(known))
+	for i, k := range known {
+		ids[i] = k.ID
+	}
+	var rows []knownNames
+	if err := tx.SelectContext(ctx, &rows, s.q.ImportKnownNames, jsonList(ids)); err != nil {
+		return nil, fmt.Errorf("reading known prospects' names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
 }
 
 // importInsert inserts new prospects and notes their ids in ids (by

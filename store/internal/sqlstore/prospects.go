@@ -89,9 +89,10 @@ func mergeProspect(row prospectRow, in store.Prospect) prospectRow {
 		}
 	}
 	over(&row.Email, strings.TrimSpace(in.Email))
-	over(&row.FirstName, in.FirstName)
-	over(&row.LastName, in.LastName)
-	over(&row.Company, in.Company)
+	// Names never lose their case to a later, sloppier spelling (namecase.go).
+	over(&row.FirstName, betterCased(row.FirstName, in.FirstName))
+	over(&row.LastName, betterCased(row.LastName, in.LastName))
+	over(&row.Company, betterCased(row.Company, in.Company))
 	over(&row.Title, in.Title)
 	over(&row.Phone, in.Phone)
 	over(&row.MetAt, in.MetAt)

@@ -54,6 +54,7 @@ type queries struct {
 	Timeline                   string `query:"timeline"`
 	ImportSuppressed           string `query:"import-suppressed"`
 	ImportKnown                string `query:"import-known"`
+	ImportKnownNames           string `query:"import-known-names"`
 	ImportEnrolled             string `query:"import-enrolled"`
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`

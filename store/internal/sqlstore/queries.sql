@@ -371,6 +371,11 @@ SELECT email_hash FROM suppressions WHERE {{anyText "email_hash" "$1"}}
 -- name: import-known
 SELECT id, email_norm FROM prospects WHERE {{anyText "email_norm" "$1"}} AND forgotten_at IS NULL
 
+-- name: import-known-names
+-- The stored names of known prospects: an update keeps the better-cased
+-- spelling (namecase.go).
+SELECT id, first_name, last_name, company FROM prospects WHERE {{anyID "id" "$1"}}
+
 -- name: import-enrolled
 SELECT prospect_id, sequence FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 
