@@ -82,6 +82,8 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsubscribe", s.api(s.unsubscribe))
+	s.mux.Handle("POST /api/v1/prospects/{email}/unenroll", s.api(s.unenroll))
+	s.mux.Handle("POST /api/v1/prospects/{email}/move", s.api(s.move))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -304,7 +306,41 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Location", "/api/v1/prospects/"+url.PathEscape(res.Prospect.Email))
-	writeJSON(w, status, v)
+	writeJSON(w, status, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
+	return nil
+}
+
+// viewWithWarnings is a prospect's view, and what the user should know
+// about the change just made (the prospect also runs in another sequence).
+type viewWithWarnings struct {
+	sequencer.ProspectView
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// unenroll ends one enrollment without suppressing: ?sequence=S.
+func (s *server) unenroll(w http.ResponseWriter, r *http.Request) error {
+	email := r.PathValue("email")
+	if _, err := s.o.Control.Unenroll(r.Context(), email, r.URL.Query().Get("sequence")); err != nil {
+		return err
+	}
+	return s.writeView(w, r, email)
+}
+
+// move moves a prospect between sequences: ?from=S&to=T.
+func (s *server) move(w http.ResponseWriter, r *http.Request) error {
+	email, q := r.PathValue("email"), r.URL.Query()
+	if q.Get("from") == "" || q.Get("to") == "" {
+		return badRequest("from and to are required: ?from=S&to=T")
+	}
+	res, err := s.o.Control.Move(r.Context(), email, q.Get("from"), q.Get("to"))
+	if err != nil {
+		return err
+	}
+	v, err := s.o.Control.ProspectView(r.Context(), email)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
 	return nil
 }
 
@@ -320,8 +356,16 @@ type importResponse struct {
 	// Encoding is how the body was read: its name, and whether it was
 	// detected or named by a byte order mark.
 	Encoding importEncoding `json:"encoding"`
+	// Warnings are rows loaded with a warning (the prospect also runs in
+	// another sequence), as line and warning.
+	Warnings []importWarning `json:"warnings"`
 	// Columns is the mapping: every header cell and where it went.
 	Columns []importColumn `json:"columns"`
+}
+
+type importWarning struct {
+	Line    int    `json:"line"`
+	Warning string `json:"warning"`
 }
 
 type importEncoding struct {
@@ -387,6 +431,10 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 		Rejects: make([]importReject, len(sum.Rejects)), RejectsTruncated: sum.Rejected > len(sum.Rejects)}
 	for i, rj := range sum.Rejects {
 		resp.Rejects[i] = importReject{Line: rj.Line, Reason: rj.Reason}
+	}
+	resp.Warnings = make([]importWarning, len(sum.Warnings))
+	for i, w := range sum.Warnings {
+		resp.Warnings[i] = importWarning{Line: w.Line, Warning: w.Reason}
 	}
 	m := sum.Mapping
 	resp.Encoding = importEncoding{Name: m.Encoding.Name, Detected: m.Encoding.Detected, BOM: m.Encoding.BOM}

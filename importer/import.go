@@ -48,6 +48,11 @@ type Summary struct {
 	Rejects []Reject
 	// Mapping is how the file was read (zero when its header could not be).
 	Mapping Mapping
+	// Warned counts rows loaded with a warning from the sink (the prospect
+	// also runs in another sequence); Warnings are the first
+	// MaxRejectsKept of them, Reason holding the warning.
+	Warned   int
+	Warnings []Reject
 }
 
 func (s Summary) String() string {
@@ -250,6 +255,12 @@ func (imp *run) flush(ctx context.Context) error {
 		if reason == "" {
 			o := outcomes[next]
 			next++
+			if o.Err == nil && o.Warning != "" {
+				imp.sum.Warned++
+				if len(imp.sum.Warnings) < MaxRejectsKept {
+					imp.sum.Warnings = append(imp.sum.Warnings, Reject{Line: row.Line, Reason: o.Warning})
+				}
+			}
 			switch {
 			case o.Err != nil:
 				reason = refusal(o.Err)

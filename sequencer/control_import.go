@@ -66,13 +66,13 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = c.Config.Engine.ImportBatch
 	}
-	sink := &importSink{st: c.Store, seq: seq, now: now, dry: req.DryRun}
+	sink := &importSink{c: c, st: c.Store, seq: seq, now: now, dry: req.DryRun}
 	if req.DryRun {
 		sink.seen = map[uint64]struct{}{}
 		sink.seed = maphash.MakeSeed()
 	}
 	sum, err := importer.Import(ctx, in, opts, sink)
-	if sum.Imported > 0 && !req.DryRun {
+	if (sum.Imported > 0 || sink.replanned > 0) && !req.DryRun {
 		c.wake()
 	}
 	switch {
@@ -87,10 +87,13 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 
 // importSink plans and stores the rows of one import (importer.Sink).
 type importSink struct {
+	c   *Control
 	st  store.Store
 	seq *configs.Sequence
 	now time.Time
 	err error // the store's failure that ended the import
+
+	replanned int // enrollments a corrected first contact moved
 
 	batch []store.ImportRow
 	index []int // batch[j] is rows[index[j]]
@@ -126,6 +129,15 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 			}
 			continue
 		}
+		if s.seq.Exclusive {
+			if _, refusal, err := s.known(ctx, r); err != nil {
+				s.err = err
+				return nil, err
+			} else if refusal != nil {
+				out[i].Err = refusal
+				continue
+			}
+		}
 		ir := r.ImportRow(s.seq.Name)
 		ir.NextSendAt = s.plan(r)
 		s.batch = append(s.batch, ir)
@@ -144,6 +156,13 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 	}
 	for j, i := range s.index {
 		out[i].Created, out[i].Err = res[j].Created, res[j].Err
+		if out[i].Created || out[i].Err != nil {
+			continue
+		}
+		if err := s.afterUpdate(ctx, rows[i], &out[i]); err != nil {
+			s.err = err
+			return nil, err
+		}
 	}
 	clear(s.batch) // drop the references to the rows' data
 	return out, nil
@@ -166,17 +185,72 @@ func (s *importSink) dryRow(ctx context.Context, r importer.Row, out *importer.O
 			out.Err = fmt.Errorf("line %d: %w", r.Line, store.ErrSuppressed)
 			return nil
 		}
-		_, err = s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+		p, refusal, err := s.known(ctx, r)
 		switch {
-		case err == nil:
-			s.seen[h] = struct{}{}
+		case err != nil:
+			return err
+		case refusal != nil:
+			out.Err = refusal
 			return nil
-		case !errors.Is(err, store.ErrNotFound):
-			return fmt.Errorf("looking up prospect: %w", err)
+		case p != nil:
+			s.seen[h] = struct{}{}
+			return s.warn(ctx, *p, out)
 		}
 	}
 	s.seen[h] = struct{}{}
 	out.Created = true
+	return nil
+}
+
+// known looks up the stored prospect of row r and its enrollments:
+// warnings when it runs in another sequence, or the refusal of an
+// exclusive sequence. p is nil for an address not stored.
+func (s *importSink) known(ctx context.Context, r importer.Row) (p *store.Prospect, refusal error, err error) {
+	got, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("looking up prospect: %w", err)
+	}
+	ens, err := s.st.EnrollmentsByProspect(ctx, got.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading enrollments: %w", err)
+	}
+	if _, err := secondSequence(got.Email, ens, s.seq, ""); err != nil {
+		return &got, err, nil
+	}
+	return &got, nil, nil
+}
+
+// afterUpdate handles a row that updated a known prospect: a first
+// contact that differs from its running enrollments' re-plans them
+// (control_replan.go), and a prospect running in another sequence gets a
+// warning.
+func (s *importSink) afterUpdate(ctx context.Context, r importer.Row, out *importer.Outcome) error {
+	p, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+	if err != nil {
+		return fmt.Errorf("looking up prospect: %w", err)
+	}
+	if r.FirstContactGiven {
+		moved, err := s.c.replanFirstContact(ctx, p, r.FirstContact)
+		s.replanned += len(moved)
+		if err != nil {
+			return err
+		}
+	}
+	return s.warn(ctx, p, out)
+}
+
+// warn sets the row's warning when the prospect runs in another sequence.
+func (s *importSink) warn(ctx context.Context, p store.Prospect, out *importer.Outcome) error {
+	ens, err := s.st.EnrollmentsByProspect(ctx, p.ID)
+	if err != nil {
+		return fmt.Errorf("reading enrollments: %w", err)
+	}
+	if w, _ := secondSequence(p.Email, ens, s.seq, ""); len(w) > 0 {
+		out.Warning = w[0]
+	}
 	return nil
 }
 

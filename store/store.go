@@ -38,15 +38,16 @@ const (
 	StateUnsubscribed State = "unsubscribed"
 	StateCompleted    State = "completed"
 	StateFailed       State = "failed"
+	StateUnenrolled   State = "unenrolled" // ended by hand, without suppressing
 )
 
 // States lists every enrollment state in a stable order (for metrics and status).
-var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed}
+var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateUnenrolled}
 
 // Terminal reports whether no further step will ever be sent in state s.
 func (s State) Terminal() bool {
 	switch s {
-	case StateBounced, StateUnsubscribed, StateCompleted, StateFailed:
+	case StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateUnenrolled:
 		return true
 	}
 	return false
@@ -84,6 +85,7 @@ const (
 	EventPaused      EventKind = "paused"
 	EventResumed     EventKind = "resumed"
 	EventCompleted   EventKind = "completed"
+	EventUnenrolled  EventKind = "unenrolled"
 	// Beyond the contract's list, for things a user wants to see:
 	EventDelayed EventKind = "delayed" // a 4.x.x DSN: delivery delayed, recorded only
 	EventUpdated EventKind = "updated" // prospect data changed by re-import or API
@@ -249,6 +251,9 @@ type Transition struct {
 	Anchor        *time.Time // resume: the shifted anchor
 	NextSendAt    *time.Time // resume: the new plan; nil clears it
 	ClearPaused   bool       // resume: PausedAt = NULL
+	// FirstContact, when set, replaces the enrollment's first contact (a
+	// corrected date re-plans it; Anchor moves with it).
+	FirstContact *time.Time
 	Reason        string
 	ExpectVersion int64
 	Event         *Event // recorded in the same transaction
@@ -305,6 +310,9 @@ type ImportResult struct {
 	Line    int
 	Created bool  // new prospect (false: updated an existing one)
 	Err     error // ErrSuppressed, or another row-level refusal
+	// Warning is something the row did that the user should know (the
+	// prospect runs in another sequence too); set by the sequencer.
+	Warning string
 }
 
 // StepStats are the funnel of one step.

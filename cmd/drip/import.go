@@ -114,6 +114,13 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 		}
 		return err
 	}
+	for i, w := range sum.Warnings {
+		if i == maxRejectsShown {
+			fmt.Fprintf(g.stderr, "... and %d more warnings\n", sum.Warned-i)
+			break
+		}
+		fmt.Fprintf(g.stderr, "%s:%d: warning: %s\n", name, w.Line, w.Reason)
+	}
 	for i, r := range sum.Rejects {
 		if i == maxRejectsShown {
 			break

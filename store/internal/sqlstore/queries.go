@@ -55,6 +55,7 @@ type queries struct {
 	ImportSuppressed           string `query:"import-suppressed"`
 	ImportKnown                string `query:"import-known"`
 	ImportKnownNames           string `query:"import-known-names"`
+	EnrollmentFirstContact     string `query:"enrollment-first-contact"`
 	ImportEnrolled             string `query:"import-enrolled"`
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`

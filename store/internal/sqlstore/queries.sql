@@ -105,7 +105,7 @@ WHERE id = $1
 
 -- name: forget-enrollments
 UPDATE enrollments SET
-    state = CASE WHEN state IN ('bounced', 'unsubscribed', 'completed', 'failed') THEN state ELSE 'unsubscribed' END,
+    state = CASE WHEN state IN ('bounced', 'unsubscribed', 'completed', 'failed', 'unenrolled') THEN state ELSE 'unsubscribed' END,
     next_send_at = NULL, thread_subject = '', thread_refs = '', reason = 'forgotten',
     version = version + 1, updated_at = $2
 WHERE prospect_id = $1
@@ -152,7 +152,7 @@ SELECT * FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 
 -- name: enrollments-open-of-prospect
 SELECT * FROM enrollments
-WHERE prospect_id = $1 AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed')
+WHERE prospect_id = $1 AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed', 'unenrolled')
 ORDER BY id {{forUpdate}}
 
 -- name: enrollment-insert
@@ -171,6 +171,12 @@ UPDATE enrollments SET state = $2, anchor = $3, paused_at = $4, last_step = $5,
     lease_owner = $11, lease_until = $12, version = version + 1, updated_at = $13
 WHERE id = $1
 RETURNING *
+
+-- name: enrollment-first-contact
+-- A corrected first contact (a re-import, an edit): the transition that
+-- runs it writes the moved anchor and plan right after, in its
+-- transaction.
+UPDATE enrollments SET first_contact = $2 WHERE id = $1
 
 -- name: enrollment-advance
 -- enrollment-update of a write that leaves the state as it is (most
@@ -191,7 +197,7 @@ WHERE lease_owner = $1 AND {{anyID "id" "$2"}}
 UPDATE enrollments SET state = 'completed', next_send_at = NULL, reason = $4,
     version = version + 1, updated_at = $3
 WHERE sequence = $1 AND last_step >= $2
-    AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed')
+    AND state NOT IN ('bounced', 'unsubscribed', 'completed', 'failed', 'unenrolled')
 RETURNING *
 
 -- name: enrollment-counts
