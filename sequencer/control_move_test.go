@@ -119,7 +119,7 @@ func TestControlMove(t *testing.T) {
 				email, from, to string
 				want            error
 			}{
-				{"anna@example.com", "fair", "booth", store.ErrConflict},  // fair has ended
+				{"anna@example.com", "fair", "booth", store.ErrConflict}, // fair has ended
 				{"anna@example.com", "booth", "booth", sequencer.ErrInvalid},
 				{"anna@example.com", "booth", "webinar", sequencer.ErrInvalid},
 				{"bob@example.com", "booth", "fair", store.ErrNotFound},
