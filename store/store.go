@@ -244,19 +244,20 @@ type Settle struct {
 // It applies only if the current state is one of From (and, when
 // ExpectVersion > 0, the version matches); otherwise ErrConflict.
 type Transition struct {
-	EnrollmentID int64
-	From         []State
-	To           State
-	At           time.Time
-	Anchor       *time.Time // resume: the shifted anchor
-	NextSendAt   *time.Time // resume: the new plan; nil clears it
-	ClearPaused  bool       // resume: PausedAt = NULL
-	// FirstContact, when set, replaces the enrollment's first contact (a
-	// corrected date re-plans it; Anchor moves with it).
-	FirstContact  *time.Time
+	EnrollmentID  int64
+	From          []State
+	To            State
+	At            time.Time
+	Anchor        *time.Time // resume: the shifted anchor
+	NextSendAt    *time.Time // resume: the new plan; nil clears it
+	ClearPaused   bool       // resume: PausedAt = NULL
 	Reason        string
 	ExpectVersion int64
 	Event         *Event // recorded in the same transaction
+
+	// FirstContact, when set, replaces the enrollment's first contact (a
+	// corrected date re-plans it; Anchor moves with it).
+	FirstContact *time.Time
 }
 
 // Inbound is one handled message of a watched mailbox, recorded atomically
