@@ -340,7 +340,7 @@ type SequenceStats struct {
 type ProspectFilter struct {
 	Sequence string
 	State    State  // "" = any
-	Search   string // substring of email or company, case-insensitive
+	Search   string // substring of the address, names or company, case-folded (see SearchFold)
 	Limit    int
 	Offset   int
 	// CountUpTo > 0 stops counting there: the total is then

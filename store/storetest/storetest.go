@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"MailboxLease", testMailboxLease},
 		{"ImportBatch", testImportBatch},
 		{"NameCaseKept", testNameCaseKept},
+		{"SearchFoldsCase", testSearchFoldsCase},
 		{"Stats", testStats},
 	}
 	for _, tc := range tests {

@@ -159,7 +159,8 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 		knownIDs = append(knownIDs, k.ID)
 		update = append(update, importUpdate{ID: k.ID, Email: p.Email, FirstName: p.FirstName, LastName: p.LastName,
 			Company: p.Company, Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: p.Timezone,
-			Language: p.Language, Notes: p.Notes, Fields: p.Fields})
+			Language: p.Language, Notes: p.Notes, Fields: p.Fields,
+			SearchFold: store.SearchFold(p.FirstName, p.LastName, p.Company)})
 	}
 	enrolled := map[importPair]bool{}
 	if len(update) > 0 {
@@ -256,7 +257,8 @@ func (s *Store) importInsert(ctx context.Context, tx *txn, fresh []prospectRow, 
 		err := s.bulk(ctx, tx, s.q.ImportLoadProspect, len(fresh), func(i int) []any {
 			p := fresh[i]
 			return []any{p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
-				p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at}
+				p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at,
+				store.SearchFold(p.FirstName, p.LastName, p.Company)}
 		})
 		if err != nil {
 			return fmt.Errorf("inserting new prospects: %w", err)
@@ -291,7 +293,8 @@ func (s *Store) importInsert(ctx context.Context, tx *txn, fresh []prospectRow, 
 		p := fresh[i]
 		ids[p.EmailNorm] = newIDs[i]
 		return []any{newIDs[i], p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
-			p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at}
+			p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at,
+			store.SearchFold(p.FirstName, p.LastName, p.Company)}
 	})
 	if err != nil {
 		return fmt.Errorf("inserting new prospects: %w", err)
@@ -314,6 +317,8 @@ type importUpdate struct {
 	Language  string `json:"language"`
 	Notes     string `json:"notes"`
 	Fields    string `json:"fields"` // JSON object, as text
+	// SearchFold is store.SearchFold of the names and company as merged.
+	SearchFold string `json:"search_fold"`
 }
 
 type importPair struct {

@@ -41,7 +41,8 @@ func (s *Store) ProspectUpsert(ctx context.Context, p *store.Prospect) (created 
 				merged := mergeProspect(row, *p)
 				if err := tx.GetContext(ctx, &row, s.q.ProspectUpdate, row.ID, merged.Email,
 					merged.FirstName, merged.LastName, merged.Company, merged.Title, merged.Phone,
-					merged.MetAt, merged.Timezone, merged.Language, merged.Notes, merged.Fields, at); err != nil {
+					merged.MetAt, merged.Timezone, merged.Language, merged.Notes, merged.Fields, at,
+					store.SearchFold(merged.FirstName, merged.LastName, merged.Company)); err != nil {
 					return fmt.Errorf("updating prospect: %w", err)
 				}
 				created = false
@@ -57,7 +58,8 @@ func (s *Store) ProspectUpsert(ctx context.Context, p *store.Prospect) (created 
 			}
 			err = tx.GetContext(ctx, &row, s.q.ProspectInsert, strings.TrimSpace(p.Email), norm,
 				store.EmailHash(norm), p.FirstName, p.LastName, p.Company, p.Title, p.Phone,
-				p.MetAt, p.Timezone, p.Language, p.Notes, encodeFields(p.Fields), at)
+				p.MetAt, p.Timezone, p.Language, p.Notes, encodeFields(p.Fields), at,
+				store.SearchFold(p.FirstName, p.LastName, p.Company))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

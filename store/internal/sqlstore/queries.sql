@@ -39,15 +39,15 @@ SELECT * FROM prospects WHERE {{anyID "id" "$1"}} AND forgotten_at IS NULL
 -- ON CONFLICT: a concurrent insert of the same address won; the caller
 -- then updates that row instead.
 INSERT INTO prospects (email, email_norm, email_hash, first_name, last_name, company,
-    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at, search_fold)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
 ON CONFLICT (email_norm) DO NOTHING
 RETURNING *
 
 -- name: prospect-update
 UPDATE prospects SET email = $2, first_name = $3, last_name = $4, company = $5, title = $6,
     phone = $7, met_at = $8, timezone = $9, language = $10, notes = $11, fields = $12,
-    updated_at = $13
+    updated_at = $13, search_fold = $14
 WHERE id = $1
 RETURNING *
 
@@ -79,7 +79,7 @@ WHERE p.id = d.id AND p.forgotten_at IS NULL
 FROM prospects p WHERE p.forgotten_at IS NULL
 {{- end}}
 {{- if .Search}}
-    AND ({{contains "p.email_norm" (.P "term")}} OR {{contains "lower(p.company)" (.P "term")}})
+    AND ({{contains "p.email_norm" (.P "term")}} OR {{contains "p.search_fold" (.P "term")}})
 {{- end}}
 {{- if and (or .Seq .State) (ne .Driver "enrolled")}}
     AND EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id
@@ -100,7 +100,7 @@ ORDER BY p.email_norm LIMIT {{.P "n"}}
 -- it) but nothing in it names the person any more.
 UPDATE prospects SET email = '', email_norm = 'forgotten:' || id, email_hash = '',
     first_name = '', last_name = '', company = '', title = '', phone = '', met_at = '',
-    timezone = '', language = '', notes = '', fields = '{}', forgotten_at = $2, updated_at = $2
+    timezone = '', language = '', notes = '', fields = '{}', search_fold = '', forgotten_at = $2, updated_at = $2
 WHERE id = $1
 
 -- name: forget-enrollments
@@ -220,6 +220,8 @@ email = t.email,
     language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
     notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
     fields = {{jsonMerge "prospects.fields" "t.fields"}},
+    -- Folded by Go from the merged names and company (store.SearchFold).
+    search_fold = t.search_fold,
     updated_at = $2
 
 -- name: part:due
