@@ -72,3 +72,35 @@ func TestImportMappingUnenrollMove(t *testing.T) {
 		})
 	}
 }
+
+// Bulk actions over a list of addresses, and the list's CSV export.
+func TestBulkAndExport(t *testing.T) {
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newRig(t, sk.URL(t), nil)
+			csv := "email;company\na@example.com;Alfa\nb@example.com;Beta\nc@example.com;Gamma\n"
+			if resp := r.do("POST", "/api/v1/imports?sequence=trade-fair", "text/csv", strings.NewReader(csv), "Bearer "+token); resp.status != 200 {
+				t.Fatalf("import: %d %s", resp.status, resp.body)
+			}
+			resp := r.api("POST", "/api/v1/bulk/pause", `{"emails": ["a@example.com", "B@example.com", "nobody@example.com", "not an address"]}`)
+			if resp.status != 200 || !strings.Contains(resp.body, `"changed": 2`) || !strings.Contains(resp.body, `"unknown": [
+    "nobody@example.com"
+  ]`) && !strings.Contains(resp.body, `"unknown": ["nobody@example.com"]`) {
+				t.Errorf("bulk pause: %d %s", resp.status, resp.body)
+			}
+			// Text: an export of the list works as the input.
+			resp = r.do("POST", "/api/v1/bulk/resume", "text/csv", strings.NewReader("email,company\na@example.com,Alfa\nc@example.com,Gamma\n"), "Bearer "+token)
+			if resp.status != 200 || !strings.Contains(resp.body, `"changed": 1`) || !strings.Contains(resp.body, `"unchanged": 1`) {
+				t.Errorf("bulk resume: %d %s", resp.status, resp.body)
+			}
+			wantError(t, "unknown action", r.api("POST", "/api/v1/bulk/explode", `{"emails": []}`), 400, "unknown bulk action")
+			wantError(t, "unenroll without sequence", r.api("POST", "/api/v1/bulk/unenroll", `{"emails": ["a@example.com"]}`), 400, "sequence is required")
+
+			exp := r.do("GET", "/api/v1/exports/prospects?state=paused", "", nil, "Bearer "+token)
+			if exp.status != 200 || !strings.Contains(exp.body, "b@example.com,,,Beta") || strings.Contains(exp.body, "a@example.com") {
+				t.Errorf("export of the paused: %d %s", exp.status, exp.body)
+			}
+			wantError(t, "export bad state", r.do("GET", "/api/v1/exports/prospects?state=asleep", "", nil, "Bearer "+token), 400, "state")
+		})
+	}
+}

@@ -290,6 +290,7 @@ type prospectsData struct {
 	First     int // 1-based index of the first row shown
 	Last      int
 	PrevURL   string
+	ExportURL string // the list as filtered, as a CSV file
 	NextURL   string
 }
 
@@ -359,6 +360,7 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		}
 		return Prefix + "/prospects?" + v.Encode()
 	}
+	d.ExportURL = strings.Replace(link(1), Prefix+"/prospects", Prefix+"/prospects.csv", 1)
 	if d.Page > 1 {
 		prev := d.Page - 1
 		if !d.More {
