@@ -88,4 +88,3 @@ func (s *server) exportProspects(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
-

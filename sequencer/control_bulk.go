@@ -81,7 +81,10 @@ func (c *Control) Bulk(ctx context.Context, action string, emails []string, sequ
 	case "resume":
 		do = func(e string) (bool, error) { got, err := c.Resume(ctx, e); return len(got) > 0, err }
 	case "unsubscribe":
-		do = func(e string) (bool, error) { _, err := c.Unsubscribe(ctx, e, "unsubscribed in bulk"); return true, err }
+		do = func(e string) (bool, error) {
+			_, err := c.Unsubscribe(ctx, e, "unsubscribed in bulk")
+			return true, err
+		}
 	case "unenroll":
 		if _, err := c.sequence(sequence); err != nil {
 			return res, err
