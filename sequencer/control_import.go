@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,7 +131,7 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 			continue
 		}
 		if s.seq.Exclusive {
-			if _, refusal, err := s.known(ctx, r); err != nil {
+			if _, _, refusal, err := s.known(ctx, r); err != nil {
 				s.err = err
 				return nil, err
 			} else if refusal != nil {
@@ -156,10 +157,10 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 	}
 	for j, i := range s.index {
 		out[i].Created, out[i].Err = res[j].Created, res[j].Err
-		if out[i].Created || out[i].Err != nil {
+		if !res[j].Known || out[i].Err != nil {
 			continue
 		}
-		if err := s.afterUpdate(ctx, rows[i], &out[i]); err != nil {
+		if err := s.afterUpdate(ctx, rows[i], res[j], &out[i]); err != nil {
 			s.err = err
 			return nil, err
 		}
@@ -185,7 +186,7 @@ func (s *importSink) dryRow(ctx context.Context, r importer.Row, out *importer.O
 			out.Err = fmt.Errorf("line %d: %w", r.Line, store.ErrSuppressed)
 			return nil
 		}
-		p, refusal, err := s.known(ctx, r)
+		p, ens, refusal, err := s.known(ctx, r)
 		switch {
 		case err != nil:
 			return err
@@ -194,7 +195,8 @@ func (s *importSink) dryRow(ctx context.Context, r importer.Row, out *importer.O
 			return nil
 		case p != nil:
 			s.seen[h] = struct{}{}
-			return s.warn(ctx, *p, out)
+			warn(*p, ens, s.seq, out)
+			return nil
 		}
 	}
 	s.seen[h] = struct{}{}
@@ -205,53 +207,52 @@ func (s *importSink) dryRow(ctx context.Context, r importer.Row, out *importer.O
 // known looks up the stored prospect of row r and its enrollments:
 // warnings when it runs in another sequence, or the refusal of an
 // exclusive sequence. p is nil for an address not stored.
-func (s *importSink) known(ctx context.Context, r importer.Row) (p *store.Prospect, refusal error, err error) {
+func (s *importSink) known(ctx context.Context, r importer.Row) (p *store.Prospect, ens []store.Enrollment, refusal error, err error) {
 	got, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("looking up prospect: %w", err)
+		return nil, nil, nil, fmt.Errorf("looking up prospect: %w", err)
 	}
-	ens, err := s.st.EnrollmentsByProspect(ctx, got.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading enrollments: %w", err)
+	if ens, err = s.st.EnrollmentsByProspect(ctx, got.ID); err != nil {
+		return nil, nil, nil, fmt.Errorf("reading enrollments: %w", err)
 	}
 	if _, err := secondSequence(got.Email, ens, s.seq, ""); err != nil {
-		return &got, err, nil
+		return &got, ens, err, nil
 	}
-	return &got, nil, nil
+	return &got, ens, nil, nil
 }
 
-// afterUpdate handles a row that updated a known prospect: a first
-// contact that differs from its running enrollments' re-plans them
+// afterUpdate handles a row that updated a prospect known before the
+// batch, from its enrollments as the store read them in the batch (no
+// query unless there is something to re-plan): a first contact that
+// differs from its running enrollments' re-plans them
 // (control_replan.go), and a prospect running in another sequence gets a
 // warning.
-func (s *importSink) afterUpdate(ctx context.Context, r importer.Row, out *importer.Outcome) error {
-	p, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+func (s *importSink) afterUpdate(ctx context.Context, r importer.Row, res store.ImportResult, out *importer.Outcome) error {
+	p := store.Prospect{ID: res.ProspectID, Email: r.Prospect.Email}
+	warn(p, res.Enrollments, s.seq, out)
+	if !r.FirstContactGiven || !slices.ContainsFunc(res.Enrollments, func(e store.Enrollment) bool {
+		return running(e) && !e.FirstContact.Equal(r.FirstContact)
+	}) {
+		return nil
+	}
+	p, err := s.st.ProspectGet(ctx, res.ProspectID) // its zone, for the plan
 	if err != nil {
 		return fmt.Errorf("looking up prospect: %w", err)
 	}
-	if r.FirstContactGiven {
-		moved, err := s.c.replanFirstContact(ctx, p, r.FirstContact)
-		s.replanned += len(moved)
-		if err != nil {
-			return err
-		}
-	}
-	return s.warn(ctx, p, out)
+	moved, err := s.c.replanFirstContact(ctx, p, r.FirstContact)
+	s.replanned += len(moved)
+	return err
 }
 
-// warn sets the row's warning when the prospect runs in another sequence.
-func (s *importSink) warn(ctx context.Context, p store.Prospect, out *importer.Outcome) error {
-	ens, err := s.st.EnrollmentsByProspect(ctx, p.ID)
-	if err != nil {
-		return fmt.Errorf("reading enrollments: %w", err)
-	}
-	if w, _ := secondSequence(p.Email, ens, s.seq, ""); len(w) > 0 {
+// warn sets the row's warning when the prospect runs in another sequence
+// (a re-plan changes no state, so ens read before it still tells).
+func warn(p store.Prospect, ens []store.Enrollment, seq *configs.Sequence, out *importer.Outcome) {
+	if w, _ := secondSequence(p.Email, ens, seq, ""); len(w) > 0 {
 		out.Warning = w[0]
 	}
-	return nil
 }
 
 // planKey is what a new enrollment's plan depends on, besides the

@@ -32,6 +32,11 @@ func (c *Control) replanFirstContact(ctx context.Context, p store.Prospect, firs
 	if err != nil {
 		return nil, fmt.Errorf("reading enrollments: %w", err)
 	}
+	return c.replanEnrollments(ctx, p, ens, first)
+}
+
+// replanEnrollments is replanFirstContact over enrollments already read.
+func (c *Control) replanEnrollments(ctx context.Context, p store.Prospect, ens []store.Enrollment, first time.Time) ([]store.Enrollment, error) {
 	var out []store.Enrollment
 	for _, e := range ens {
 		if !running(e) || e.FirstContact.Equal(first) {

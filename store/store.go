@@ -314,6 +314,13 @@ type ImportResult struct {
 	// Warning is something the row did that the user should know (the
 	// prospect runs in another sequence too); set by the sequencer.
 	Warning string
+
+	// For a stored row: its prospect, and whether it was known before the
+	// batch; then Enrollments are its enrollments as they were before the
+	// batch (so the caller can re-plan and warn without reading them).
+	ProspectID  int64
+	Known       bool
+	Enrollments []Enrollment
 }
 
 // StepStats are the funnel of one step.

@@ -30,10 +30,19 @@ func testNameCaseKept(t *testing.T, s store.Store) {
 	}
 	check("same batch", "giulia@example.it", "Giulia", "Esposito", "Caffè Città")
 
-	must(s.ImportBatch(ctx, []store.ImportRow{
+	res := must(s.ImportBatch(ctx, []store.ImportRow{
 		row(2, "giulia@example.it", "giulia", "esposito", "caffè città"),
 		row(3, "marco@example.it", "Marco", "Bianchi", "Acme"), // better: taken
+		row(4, "new@example.it", "New", "", ""),
 	}))(t)
+	// Known prospects come back with their enrollments as they were.
+	if r := res[0]; !r.Known || r.Created || r.ProspectID == 0 || len(r.Enrollments) != 1 || r.Enrollments[0].Sequence != "fair" ||
+		!r.Enrollments[0].FirstContact.Equal(t0) {
+		t.Errorf("result of a known prospect: %+v", r)
+	}
+	if r := res[2]; r.Known || !r.Created || r.ProspectID == 0 || len(r.Enrollments) != 0 {
+		t.Errorf("result of a new prospect: %+v", r)
+	}
 	check("later import", "giulia@example.it", "Giulia", "Esposito", "Caffè Città")
 	check("later import", "marco@example.it", "Marco", "Bianchi", "Acme")
 

@@ -67,9 +67,12 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 
 	suppressed := map[string]bool{}
 	existing := map[string]bool{}
+	var before map[int64][]store.Enrollment
+	ids := map[string]int64{}
 	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
-		suppressed, existing, err = s.importApply(ctx, tx, prospects, enrolls, at)
+		before = map[int64][]store.Enrollment{}
+		suppressed, existing, err = s.importApply(ctx, tx, prospects, enrolls, at, ids, before)
 		return err
 	})
 	if err != nil {
@@ -82,6 +85,11 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 			results[i].Err = fmt.Errorf("line %d: %w", rows[i].Line, store.ErrSuppressed)
 		default:
 			results[i].Created = first[i] && !existing[norm]
+			results[i].ProspectID = ids[norm]
+			if existing[norm] {
+				results[i].Known = true
+				results[i].Enrollments = before[ids[norm]]
+			}
 		}
 	}
 	return results, nil
@@ -96,7 +104,11 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 // is not in yet. Rows go in with the driver's import-load-* statements
 // (COPY on PostgreSQL), straight into the tables: ids are known in Go, so
 // nothing has to be joined back by address.
-func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es []importEnrollment, at time.Time) (suppressed, existing map[string]bool, err error) {
+//
+// ids receives every stored prospect's id by address, before the
+// enrollments of the known prospects as they were before the batch.
+func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es []importEnrollment, at time.Time,
+	ids map[string]int64, before map[int64][]store.Enrollment) (suppressed, existing map[string]bool, err error) {
 	if _, err := tx.ExecContext(ctx, s.q.ImportLock); err != nil {
 		return nil, nil, fmt.Errorf("locking prospects: %w", err)
 	}
@@ -133,7 +145,6 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 	if err := tx.SelectContext(ctx, &known, s.q.ImportKnown, jsonList(norms)); err != nil {
 		return nil, nil, fmt.Errorf("finding known prospects: %w", err)
 	}
-	ids := make(map[string]int64, len(ps))
 	existing = map[string]bool{}
 	var update []importUpdate
 	var knownIDs []int64
@@ -171,15 +182,16 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 		if _, err := tx.ExecContext(ctx, s.q.ImportUpdateProspects, string(payload), at); err != nil {
 			return nil, nil, fmt.Errorf("updating known prospects: %w", err)
 		}
-		var pairs []struct {
-			ProspectID int64  `db:"prospect_id"`
-			Sequence   string `db:"sequence"`
-		}
-		if err := tx.SelectContext(ctx, &pairs, s.q.ImportEnrolled, jsonList(knownIDs)); err != nil {
+		// Whole rows, not only (prospect, sequence): the caller re-plans
+		// and warns from them without reading them again (sequencer).
+		var ers []enrollmentRow
+		if err := tx.SelectContext(ctx, &ers, s.q.EnrollmentsOfProspects, jsonList(knownIDs)); err != nil {
 			return nil, nil, fmt.Errorf("finding enrollments of known prospects: %w", err)
 		}
-		for _, p := range pairs {
-			enrolled[importPair{p.ProspectID, p.Sequence}] = true
+		for _, r := range ers {
+			e := r.enrollment()
+			enrolled[importPair{e.ProspectID, e.Sequence}] = true
+			before[e.ProspectID] = append(before[e.ProspectID], e)
 		}
 	}
 

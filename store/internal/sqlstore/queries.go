@@ -56,7 +56,6 @@ type queries struct {
 	ImportKnown                string `query:"import-known"`
 	ImportKnownNames           string `query:"import-known-names"`
 	EnrollmentFirstContact     string `query:"enrollment-first-contact"`
-	ImportEnrolled             string `query:"import-enrolled"`
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`
 	MailboxCursorGet           string `query:"mailbox-cursor-get"`

@@ -366,7 +366,7 @@ ORDER BY at, id
 -- A batch is folded in Go, then: import-lock makes the import the only
 -- writer of prospects; import-suppressed and import-known look the batch's
 -- addresses up; known prospects are updated (the driver's
--- import-update-prospects) and their enrollments read (import-enrolled);
+-- import-update-prospects) and their enrollments read (enrollments-of-prospects);
 -- new prospects go in with import-load-prospect (their ids taken before
 -- with SQLite's import-prospect-ids, or read back after with import-known:
 -- see importInsert), then every enrollment not there yet with
@@ -383,9 +383,6 @@ SELECT id, email_norm FROM prospects WHERE {{anyText "email_norm" "$1"}} AND for
 -- The stored names of known prospects: an update keeps the better-cased
 -- spelling (namecase.go).
 SELECT id, first_name, last_name, company FROM prospects WHERE {{anyID "id" "$1"}}
-
--- name: import-enrolled
-SELECT prospect_id, sequence FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
 
 -- ----------------------------------------------------------- mailbox watching
 
