@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/csv"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -59,5 +60,40 @@ func TestListExportAndImportMapping(t *testing.T) {
 	}
 	if exp := b.get("/ui/prospects.csv"); strings.Count(exp.body, "\n") != 4 {
 		t.Errorf("unfiltered export has %d lines, want 4:\n%s", strings.Count(exp.body, "\n"), exp.body)
+	}
+}
+
+// A prospect's page takes it out of one sequence without suppressing it.
+func TestProspectPageUnenrolls(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	for _, seq := range []string{"webinar", "trade-fair"} {
+		if _, err := r.control.Import(ctx, strings.NewReader("email\nanna@example.com\n"), sequencer.ImportRequest{Sequence: seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := r.browser(t)
+	csrf := b.signIn()
+	p := b.get("/ui/prospects/anna@example.com")
+	if strings.Count(p.body, `/unenroll"`) != 2 || !strings.Contains(p.body, `name="sequence" value="webinar"`) {
+		t.Fatalf("no take-out buttons:\n%s", p.body)
+	}
+	p = b.post("/ui/prospects/anna@example.com/unenroll", url.Values{"csrf": {csrf}, "sequence": {"webinar"}})
+	if p.status != 303 || !strings.HasSuffix(p.location, "?done=unenrolled") {
+		t.Fatalf("unenroll: %d %q", p.status, p.location)
+	}
+	v, err := r.control.ProspectView(ctx, "anna@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, e := range v.Enrollments {
+		states[e.Sequence] = string(e.State)
+	}
+	if states["webinar"] != "unenrolled" || states["trade-fair"] != "active" || v.Prospect.Suppressed {
+		t.Errorf("after taking out: %v, suppressed %v", states, v.Prospect.Suppressed)
+	}
+	if p := b.get(p.location); !strings.Contains(p.body, "Taken out of that sequence") || strings.Count(p.body, `/unenroll"`) != 1 {
+		t.Errorf("page after: %s", p.body)
 	}
 }

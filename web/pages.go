@@ -442,6 +442,7 @@ type prospectData struct {
 var flashes = map[string]string{
 	"paused":          "Paused: nothing more is sent until you resume.",
 	"nothing-paused":  "Nothing to pause: no sequence is running for this prospect.",
+	"unenrolled":      "Taken out of that sequence. The address is not suppressed: other sequences go on.",
 	"resumed":         "Resumed: the sequence goes on with its next email.",
 	"nothing-resumed": "Nothing to resume: no sequence is paused for this prospect.",
 	"unsubscribed":    "Unsubscribed: this address will never be written to again.",
@@ -504,6 +505,12 @@ func (s *server) prospectAction(w http.ResponseWriter, r *http.Request, ss *sess
 			return err
 		}
 		done = "unsubscribed"
+	case "unenroll":
+		// One sequence, without suppressing (sequencer/control_move.go).
+		if _, err := s.o.Control.Unenroll(ctx, email, r.PostFormValue("sequence")); err != nil {
+			return err
+		}
+		done = "unenrolled"
 	default:
 		return errNotFound
 	}
