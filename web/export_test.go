@@ -97,3 +97,20 @@ func TestProspectPageUnenrolls(t *testing.T) {
 		t.Errorf("page after: %s", p.body)
 	}
 }
+
+// Enrolling a lead already running elsewhere says so.
+func TestEnrolWarnsOfASecondSequence(t *testing.T) {
+	r := newRig(t, nil)
+	if _, err := r.control.Import(context.Background(), strings.NewReader("email\nanna@example.com\n"), sequencer.ImportRequest{Sequence: "webinar"}); err != nil {
+		t.Fatal(err)
+	}
+	b := r.browser(t)
+	csrf := b.signIn()
+	p := b.post("/ui/enroll", enrollForm(csrf, "anna@example.com"))
+	if p.status != 303 {
+		t.Fatalf("enrol: %d %s", p.status, p.body)
+	}
+	if p := b.get(p.location); !strings.Contains(p.body, "Warning: also running in webinar") {
+		t.Errorf("no warning on the confirmation:\n%s", p.body)
+	}
+}

@@ -99,6 +99,9 @@ type enrolled struct {
 	Created               bool
 	NextStep              *int
 	NextSendAt            *time.Time
+	// AlsoRunning are the other sequences it runs in: it may get the
+	// emails of both (sequencer/control_move.go).
+	AlsoRunning []string
 }
 
 func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session) error {
@@ -119,6 +122,8 @@ func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session)
 			for _, e := range v.Enrollments {
 				if e.Sequence == done.Sequence {
 					done.NextStep, done.NextSendAt = e.NextStep, e.NextSendAt
+				} else if !e.State.Terminal() {
+					done.AlsoRunning = append(done.AlsoRunning, e.Sequence)
 				}
 			}
 			d.Done = done
