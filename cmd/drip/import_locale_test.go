@@ -117,3 +117,18 @@ func TestDryRunCountsAsTheImport(t *testing.T) {
 		})
 	}
 }
+
+// A byte order mark that contradicts --encoding is one clear error, and
+// nothing is stored.
+func TestImportBOMAgainstEncoding(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	path := e.write("bom.csv", []byte("\xef\xbb\xbfemail;Nome\nanna@example.it;Anna\n"))
+	out, errOut, code := e.drip("import", "--sequence", "trade-fair", "--encoding", "windows-1250", path)
+	if code != 1 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 ||
+		!strings.Contains(errOut, "starts with a UTF-8 byte order mark but its encoding was given as windows-1250") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := e.control().ProspectView(context.Background(), "anna@example.it"); err == nil {
+		t.Error("the row was stored")
+	}
+}
