@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/importer"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
@@ -81,6 +82,10 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsubscribe", s.api(s.unsubscribe))
+	s.mux.Handle("POST /api/v1/prospects/{email}/unenroll", s.api(s.unenroll))
+	s.mux.Handle("POST /api/v1/prospects/{email}/move", s.api(s.move))
+	s.mux.Handle("POST /api/v1/bulk/{action}", s.api(s.bulk))
+	s.mux.Handle("GET /api/v1/exports/prospects", s.api(s.exportProspects))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
 	s.mux.Handle("GET /api/v1/senders", s.api(s.senders))
@@ -305,7 +310,41 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Location", "/api/v1/prospects/"+url.PathEscape(res.Prospect.Email))
-	writeJSON(w, status, v)
+	writeJSON(w, status, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
+	return nil
+}
+
+// viewWithWarnings is a prospect's view, and what the user should know
+// about the change just made (the prospect also runs in another sequence).
+type viewWithWarnings struct {
+	sequencer.ProspectView
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// unenroll ends one enrollment without suppressing: ?sequence=S.
+func (s *server) unenroll(w http.ResponseWriter, r *http.Request) error {
+	email := r.PathValue("email")
+	if _, err := s.o.Control.Unenroll(r.Context(), email, r.URL.Query().Get("sequence")); err != nil {
+		return err
+	}
+	return s.writeView(w, r, email)
+}
+
+// move moves a prospect between sequences: ?from=S&to=T.
+func (s *server) move(w http.ResponseWriter, r *http.Request) error {
+	email, q := r.PathValue("email"), r.URL.Query()
+	if q.Get("from") == "" || q.Get("to") == "" {
+		return badRequest("from and to are required: ?from=S&to=T")
+	}
+	res, err := s.o.Control.Move(r.Context(), email, q.Get("from"), q.Get("to"))
+	if err != nil {
+		return err
+	}
+	v, err := s.o.Control.ProspectView(r.Context(), email)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
 	return nil
 }
 
@@ -318,6 +357,35 @@ type importResponse struct {
 	Rejects  []importReject `json:"rejects"`
 	// RejectsTruncated: more rows were rejected than Rejects lists.
 	RejectsTruncated bool `json:"rejects_truncated,omitempty"`
+	// Encoding is how the body was read: its name, and whether it was
+	// detected or named by a byte order mark.
+	Encoding importEncoding `json:"encoding"`
+	// Warnings are rows loaded with a warning (the prospect also runs in
+	// another sequence), as line and warning.
+	Warnings []importWarning `json:"warnings"`
+	// Columns is the mapping: every header cell and where it went.
+	Columns []importColumn `json:"columns"`
+}
+
+type importWarning struct {
+	Line    int    `json:"line"`
+	Warning string `json:"warning"`
+}
+
+type importEncoding struct {
+	Name     string `json:"name"`
+	Detected bool   `json:"detected"`
+	BOM      bool   `json:"bom"`
+}
+
+type importColumn struct {
+	Header string `json:"header"`
+	// Column is the contract's column or the custom field's key; "" when
+	// ignored.
+	Column string `json:"column"`
+	Custom bool   `json:"custom,omitempty"`
+	// Via: name, alias, map (the request's map), custom, or ignore.
+	Via string `json:"via"`
 }
 
 type importReject struct {
@@ -332,7 +400,8 @@ var csvTypes = map[string]bool{
 }
 
 // importCSV streams the body through the importer: ?sequence=S (required),
-// &sender=NAME, &encoding=windows-1252 (or a charset on the Content-Type),
+// &sender=NAME, &encoding=windows-1252 (or a charset on the Content-Type;
+// neither: detected), &map=Header=column,… (as drip import --map),
 // &dry_run=true.
 func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -351,9 +420,13 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("dry_run=%q: use true or false", v)
 		}
 	}
+	mapping, err := importer.ParseMap(q.Get("map"))
+	if err != nil {
+		return badRequest("map: %v", err)
+	}
 	sum, err := s.o.Control.Import(r.Context(), r.Body, sequencer.ImportRequest{
 		Sequence: q.Get("sequence"), Sender: q.Get("sender"), Encoding: encoding,
-		FileName: "body", DryRun: dry,
+		FileName: "body", DryRun: dry, Map: mapping,
 	})
 	if err != nil {
 		return err
@@ -362,6 +435,20 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 		Rejects: make([]importReject, len(sum.Rejects)), RejectsTruncated: sum.Rejected > len(sum.Rejects)}
 	for i, rj := range sum.Rejects {
 		resp.Rejects[i] = importReject{Line: rj.Line, Reason: rj.Reason}
+	}
+	resp.Warnings = make([]importWarning, len(sum.Warnings))
+	for i, w := range sum.Warnings {
+		resp.Warnings[i] = importWarning{Line: w.Line, Warning: w.Reason}
+	}
+	m := sum.Mapping
+	resp.Encoding = importEncoding{Name: m.Encoding.Name, Detected: m.Encoding.Detected, BOM: m.Encoding.BOM}
+	resp.Columns = make([]importColumn, len(m.Columns))
+	for i, c := range m.Columns {
+		col := importColumn{Header: c.Header, Column: c.Key, Custom: c.Custom, Via: c.Via}
+		if c.Ignored {
+			col.Column = ""
+		}
+		resp.Columns[i] = col
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil

@@ -164,6 +164,10 @@ type Sequence struct {
 	// Fields are the custom fields the templates use; enrolling a prospect
 	// without them is refused, so no email goes out with a blank.
 	Fields []string `yaml:"fields"`
+	// Exclusive refuses a prospect already running (active, paused or
+	// replied) in another sequence; otherwise that is allowed, with a
+	// warning.
+	Exclusive bool `yaml:"exclusive"`
 
 	Location *time.Location `yaml:"-"` // Timezone, resolved by validation
 }

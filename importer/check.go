@@ -6,15 +6,17 @@ import "time"
 // API, `drip enroll`), so that every door refuses the same things.
 
 // CheckValue says why v cannot be stored in the field called key (a line
-// break, a NUL, invalid UTF-8, too long), or "" when it can.
-func CheckValue(key, v string) string { return checkCell(key, v) }
+// break in a field that may reach a mail header, a NUL, invalid UTF-8, too
+// long), or "" when it can. Notes and custom fields may span lines.
+func CheckValue(key, v string) string { return checkCell(key, v, !singleLine[key]) }
 
 // CheckEmail says why v is not a bare address (name@example.com), or ""
 // when it is.
 func CheckEmail(v string) string { return checkEmail(v) }
 
-// ParseFirstContact reads YYYY-MM-DD or DD/MM/YYYY as 00:00 that day in
-// loc, or an RFC 3339 timestamp as that instant.
+// ParseFirstContact reads a date as 00:00 that day in loc, a date and time
+// as that wall time in loc, an RFC 3339 timestamp as that instant, or an
+// Excel serial number (see DateFormats).
 func ParseFirstContact(v string, loc *time.Location) (time.Time, bool) {
 	return parseFirstContact(v, loc)
 }

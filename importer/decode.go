@@ -29,30 +29,53 @@ var (
 	bomUTF16BE = []byte{0xFE, 0xFF}
 )
 
-// encodings accepted by Options.Encoding (lower case). nil means UTF-8.
-var encodings = map[string]encoding.Encoding{
-	"":             nil,
-	"utf-8":        nil,
-	"utf8":         nil,
-	"windows-1252": charmap.Windows1252,
-	"cp1252":       charmap.Windows1252,
+// namedEncoding is an encoding a user may name, under its canonical name.
+type namedEncoding struct {
+	name string
+	enc  encoding.Encoding // nil: UTF-8
+}
+
+// encodings accepted by Options.Encoding (lower case). "" detects it.
+var encodings = map[string]namedEncoding{
+	"utf-8":        {"utf-8", nil},
+	"utf8":         {"utf-8", nil},
+	"utf-16":       {"utf-16", unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)},
+	"windows-1252": {"windows-1252", charmap.Windows1252},
+	"cp1252":       {"windows-1252", charmap.Windows1252},
 	// Files labelled Latin-1 are Windows-1252 in practice (Excel on Windows):
 	// the two agree on every printable byte of ISO-8859-1, and 0x80–0x9F are
 	// C1 controls in ISO-8859-1 but € “ ” ‘ ’ – … in Windows-1252. Browsers
 	// do the same (WHATWG Encoding Standard).
-	"iso-8859-1":   charmap.Windows1252,
-	"latin1":       charmap.Windows1252,
-	"latin-1":      charmap.Windows1252,
-	"iso-8859-15":  charmap.ISO8859_15,
-	"latin9":       charmap.ISO8859_15,
-	"iso-8859-2":   charmap.ISO8859_2,
-	"latin2":       charmap.ISO8859_2,
-	"windows-1250": charmap.Windows1250, // what Polish Excel writes
-	"cp1250":       charmap.Windows1250,
+	"iso-8859-1":   {"windows-1252", charmap.Windows1252},
+	"latin1":       {"windows-1252", charmap.Windows1252},
+	"latin-1":      {"windows-1252", charmap.Windows1252},
+	"iso-8859-15":  {"iso-8859-15", charmap.ISO8859_15},
+	"latin9":       {"iso-8859-15", charmap.ISO8859_15},
+	"iso-8859-2":   {"iso-8859-2", charmap.ISO8859_2},
+	"latin2":       {"iso-8859-2", charmap.ISO8859_2},
+	"windows-1250": {"windows-1250", charmap.Windows1250}, // what Polish Excel writes
+	"cp1250":       {"windows-1250", charmap.Windows1250},
 }
 
 // EncodingNames lists the values Options.Encoding accepts (besides "").
-var EncodingNames = []string{"utf-8", "windows-1252", "iso-8859-1", "iso-8859-15", "iso-8859-2", "windows-1250"}
+var EncodingNames = []string{"utf-8", "utf-16", "windows-1252", "windows-1250", "iso-8859-1", "iso-8859-2", "iso-8859-15"}
+
+// Encoding says how a file was read.
+type Encoding struct {
+	Name     string // canonical: utf-8, utf-16, windows-1252, windows-1250, iso-8859-2, iso-8859-15
+	BOM      bool   // the file starts with a byte order mark, which named it
+	Detected bool   // neither named nor marked: told from the bytes (see detect.go)
+}
+
+func (e Encoding) String() string {
+	switch {
+	case e.BOM:
+		return e.Name + " (byte order mark)"
+	case e.Detected:
+		return e.Name + " (detected)"
+	}
+	return e.Name + " (given)"
+}
 
 // countingReader counts the raw bytes read from the input, for progress.
 type countingReader struct {
@@ -66,34 +89,56 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decodedInput returns the input as UTF-8. A byte order mark decides the
-// encoding whatever opts.Encoding says: it is the file declaring itself (an
-// Excel "CSV UTF-8" export, or a reject file written by drip), so a command
-// line that always passes --encoding windows-1252 still reads it right.
-func decodedInput(in *countingReader, encName, file string) (io.Reader, error) {
-	enc, ok := encodings[strings.ToLower(strings.TrimSpace(encName))]
-	if !ok {
-		return nil, fmt.Errorf("%s: unknown encoding %q (known: %s)", file, encName, strings.Join(EncodingNames, ", "))
+// decodedInput returns the input as UTF-8. A byte order mark names the
+// encoding; an encoding given that contradicts it is an error, since one
+// of the two is wrong and guessing which would import garbage. Without
+// either, the encoding is detected from the first detectSample bytes.
+func decodedInput(in *countingReader, encName, file string) (io.Reader, Encoding, error) {
+	given := strings.ToLower(strings.TrimSpace(encName))
+	var ne namedEncoding
+	if given != "" {
+		var ok bool
+		if ne, ok = encodings[given]; !ok {
+			return nil, Encoding{}, fmt.Errorf("%s: unknown encoding %q (known: %s)", file, encName, strings.Join(EncodingNames, ", "))
+		}
 	}
-	br := bufio.NewReaderSize(in, bufSize)
+	br := bufio.NewReaderSize(in, detectSample)
 	head, err := br.Peek(3)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
+		return nil, Encoding{}, fmt.Errorf("reading %s: %w", file, err)
 	}
+	var bom namedEncoding
 	switch {
 	case bytes.HasPrefix(head, bomUTF8):
 		_, _ = br.Discard(len(bomUTF8)) // cannot fail: the bytes are buffered
-		enc = nil
+		bom = namedEncoding{"utf-8", nil}
 	case bytes.HasPrefix(head, bomUTF16LE):
 		// Excel's "Unicode Text" export: UTF-16LE with a BOM, tab-separated.
-		enc = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
+		bom = namedEncoding{"utf-16", unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)}
 	case bytes.HasPrefix(head, bomUTF16BE):
-		enc = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
+		bom = namedEncoding{"utf-16", unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)}
 	}
-	if enc == nil {
-		return br, nil
+	got := Encoding{Name: ne.name}
+	switch {
+	case bom.name != "" && given != "" && bom.name != ne.name:
+		return nil, Encoding{}, fmt.Errorf("%s: the file starts with a %s byte order mark but its encoding was given as %s: leave the encoding out (the mark says what the file is) or fix the file",
+			file, strings.ToUpper(bom.name), encName)
+	case bom.name != "":
+		ne, got = bom, Encoding{Name: bom.name, BOM: true}
+	case given == "":
+		sample, err := br.Peek(detectSample)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, Encoding{}, fmt.Errorf("reading %s: %w", file, err)
+		}
+		ne = encodings[detectEncoding(sample, errors.Is(err, io.EOF))]
+		got = Encoding{Name: ne.name, Detected: true}
+	case ne.name == "utf-16":
+		return nil, Encoding{}, fmt.Errorf("%s: UTF-16 without a byte order mark: save the file again as UTF-8 or UTF-16 with a mark", file)
 	}
-	return transform.NewReader(br, enc.NewDecoder()), nil
+	if ne.enc == nil {
+		return br, got, nil
+	}
+	return transform.NewReader(br, ne.enc.NewDecoder()), got, nil
 }
 
 // recordTooLongError stops an import whose record grows past maxRecordBytes.

@@ -46,6 +46,13 @@ type Summary struct {
 	Rejected int // rows refused by validation or by the sink
 	// Rejects are the first MaxRejectsKept rejects, in file order.
 	Rejects []Reject
+	// Mapping is how the file was read (zero when its header could not be).
+	Mapping Mapping
+	// Warned counts rows loaded with a warning from the sink (the prospect
+	// also runs in another sequence); Warnings are the first
+	// MaxRejectsKept of them, Reason holding the warning.
+	Warned   int
+	Warnings []Reject
 }
 
 func (s Summary) String() string {
@@ -74,6 +81,10 @@ func Import(ctx context.Context, in io.Reader, opts Options, sink Sink) (Summary
 		return Summary{}, errors.New("importer: a sink is required unless DryRun")
 	}
 	imp := &run{opts: opts, r: r, sink: sink, clock: opts.Clock}
+	imp.sum.Mapping = r.Mapping()
+	if opts.OnMapping != nil {
+		opts.OnMapping(imp.sum.Mapping)
+	}
 	if imp.opts.BatchSize <= 0 {
 		imp.opts.BatchSize = DefaultBatchSize
 	}
@@ -244,6 +255,12 @@ func (imp *run) flush(ctx context.Context) error {
 		if reason == "" {
 			o := outcomes[next]
 			next++
+			if o.Err == nil && o.Warning != "" {
+				imp.sum.Warned++
+				if len(imp.sum.Warnings) < MaxRejectsKept {
+					imp.sum.Warnings = append(imp.sum.Warnings, Reject{Line: row.Line, Reason: o.Warning})
+				}
+			}
 			switch {
 			case o.Err != nil:
 				reason = refusal(o.Err)

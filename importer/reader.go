@@ -17,9 +17,8 @@ import (
 type Options struct {
 	// FileName names the input in messages ("" = "input").
 	FileName string
-	// Encoding of the input: "" or "utf-8", "windows-1252", "iso-8859-1",
-	// "iso-8859-15", "iso-8859-2", "windows-1250" (case-insensitive). A byte
-	// order mark overrides it (see the package comment).
+	// Encoding of the input: one of EncodingNames (case-insensitive), or ""
+	// to detect it. A byte order mark that contradicts it is an error.
 	Encoding string
 	// DefaultTimezone is the sequence's: for rows without a timezone
 	// (nil = UTC).
@@ -33,6 +32,13 @@ type Options struct {
 	// Senders, when not nil, are the configured sender names: a row naming
 	// another one is rejected.
 	Senders []string
+	// Map maps header cells (as written; matched ignoring case, accents
+	// and separators) to columns: a contract column name, "ignore", or
+	// "field:NAME" (see ParseMap). It wins over the built-in aliases.
+	Map map[string]string
+	// OnMapping, when set, is called once the header is read, before any
+	// row is loaded.
+	OnMapping func(Mapping)
 
 	// The rest is for Import only.
 
@@ -104,6 +110,7 @@ type Reader struct {
 	nCustom int
 	senders map[string]bool
 	zones   map[string]*time.Location // nil value: unknown zone
+	enc     Encoding
 }
 
 // NewReader reads the header of in and returns a Reader positioned on the
@@ -124,7 +131,7 @@ func NewReader(in io.Reader, opts Options) (*Reader, error) {
 			r.senders[s] = true
 		}
 	}
-	decoded, err := decodedInput(r.in, opts.Encoding, file)
+	decoded, enc, err := decodedInput(r.in, opts.Encoding, file)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +145,7 @@ func NewReader(in io.Reader, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.comma = comma
+	r.comma, r.enc = comma, enc
 	r.csv = csv.NewReader(bufio.NewReaderSize(newRecordGuard(br, byte(comma)), bufSize))
 	r.csv.Comma = comma
 	r.csv.FieldsPerRecord = -1 // a record with the wrong count is a reject, not the end
@@ -163,11 +170,11 @@ func NewReader(in io.Reader, opts Options) (*Reader, error) {
 		line, _ := r.csv.FieldPos(0)
 		for _, h := range rec {
 			if !validUTF8(h) {
-				return nil, fmt.Errorf("%s:%d: the header is not valid UTF-8: set the file's encoding (windows-1252 for an Excel export?)", file, line)
+				return nil, fmt.Errorf("%s:%d: the header is not valid UTF-8: %s", file, line, encodingHint(h))
 			}
 		}
 		r.header = slices.Clone(rec) // the reader reuses rec
-		r.cols, err = columnsFor(r.header, file, line)
+		r.cols, err = columnsFor(r.header, opts.Map, file, line)
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +193,11 @@ func (r *Reader) Header() []string { return slices.Clone(r.header) }
 
 // Columns tells how each header cell was understood.
 func (r *Reader) Columns() []Column { return slices.Clone(r.cols) }
+
+// Mapping is how the file is read (see Mapping).
+func (r *Reader) Mapping() Mapping {
+	return Mapping{File: r.file, Encoding: r.enc, Delimiter: r.comma, Columns: r.Columns()}
+}
 
 // Comma is the delimiter found in the header row.
 func (r *Reader) Comma() rune { return r.comma }
@@ -270,7 +282,8 @@ func (r *Reader) fill(row *Row, rec []string) {
 			continue
 		}
 		raw := rec[i]
-		if reason := checkCell(c.Key, raw); reason != "" {
+		multiline := c.kind == fieldNotes || c.kind == fieldCustom && !singleLine[c.Key]
+		if reason := checkCell(c.Key, raw, multiline); reason != "" {
 			if strings.HasPrefix(reason, reasonLineBreak) {
 				reason += spanNote(row.Line, rec)
 			}
@@ -278,6 +291,9 @@ func (r *Reader) fill(row *Row, rec []string) {
 			return
 		}
 		v := strings.TrimSpace(raw)
+		if multiline {
+			v = normalizeNewlines(v)
+		}
 		switch c.kind {
 		case fieldEmail:
 			p.Email = v
@@ -324,7 +340,7 @@ func (r *Reader) fill(row *Row, rec []string) {
 	if firstContact != "" {
 		t, ok := parseFirstContact(firstContact, row.Location)
 		if !ok {
-			row.Reason = fmt.Sprintf("first_contact %s is not a valid date (want YYYY-MM-DD, DD/MM/YYYY or RFC 3339)", quote(firstContact))
+			row.Reason = fmt.Sprintf("first_contact %s is not a valid date (want %s)", quote(firstContact), DateFormats)
 			return
 		}
 		row.FirstContact, row.FirstContactGiven = t, true

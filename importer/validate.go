@@ -12,13 +12,18 @@ import (
 const reasonLineBreak = "line break inside field "
 
 // checkCell applies the rules every loaded cell obeys; "" means it passes.
-func checkCell(key, v string) string {
+// multiline allows line breaks (notes and custom fields).
+func checkCell(key, v string, multiline bool) string {
 	switch {
 	case !validUTF8(v):
-		return fmt.Sprintf("field %s is not valid UTF-8: set the file's encoding (windows-1252 for an Excel export?)", key)
-	case strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0:
-		// A line break in any value could end a mail header early and start
-		// another ("Bcc: ..."): refuse it at the door, even in notes.
+		return fmt.Sprintf("field %s is not valid UTF-8: %s", key, encodingHint(v))
+	case !multiline && (strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0):
+		// A line break in a value that may go into a mail header (a name,
+		// the company, the address…) could end the header early and start
+		// another ("Bcc: ..."): refuse it at the door. Notes and custom
+		// fields are free text (a CRM export's notes span lines); a
+		// template that puts one in the Subject gets it on one line
+		// (templates.OneLine), and the mailer sanitises every header.
 		return reasonLineBreak + key
 	case strings.IndexByte(v, 0) >= 0:
 		// PostgreSQL text cannot hold NUL; nothing legitimate contains it.
@@ -29,7 +34,29 @@ func checkCell(key, v string) string {
 	return ""
 }
 
+// singleLine are the columns whose values may end up in a mail header or
+// an identity: a line break in them is refused wherever they come from.
+var singleLine = map[string]bool{
+	"email": true, "first_name": true, "last_name": true, "company": true, "title": true,
+	"phone": true, "met_at": true, "first_contact": true, "timezone": true, "language": true,
+	"country": true, "sender": true, "basis": true, "basis_date": true, "basis_source": true,
+}
+
+// normalizeNewlines turns CR LF and lone CR into LF.
+func normalizeNewlines(v string) string {
+	if strings.IndexByte(v, '\r') < 0 {
+		return v
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
+}
+
 func validUTF8(s string) bool { return utf8.ValidString(s) }
+
+// encodingHint tells the user which encoding the bytes of v look like.
+func encodingHint(v string) string {
+	enc := guess8bit([]byte(v))
+	return fmt.Sprintf("it looks like %s: import it with --encoding %s (or leave --encoding out to detect it)", enc, enc)
+}
 
 // maxEmailBytes is the longest address SMTP carries (RFC 5321's 256-octet
 // path, less its angle brackets). A longer one could not be sent anyway,
@@ -62,25 +89,67 @@ func checkEmail(v string) string {
 
 // Layouts of first_contact. The date-only ones accept one-digit days and
 // months too (5/3/2026), as spreadsheets write them; time.Parse rejects a
-// day that does not exist (31/02/2026).
-const (
-	layoutISODate = "2006-1-2"
-	layoutEUDate  = "2/1/2006"
+// day that does not exist (31/11/2026), and so does every layout here.
+var (
+	dateLayouts = []string{"2006-1-2", "2/1/2006", "2.1.2006"}
+	// With a time of day, as Excel writes date-times in Italian and Polish
+	// locales ("24/11/2026 10:30", "24.11.2026 10:30") and in ISO order.
+	dateTimeLayouts = []string{
+		"2006-1-2 15:04", "2006-1-2 15:04:05", "2006-1-2T15:04", "2006-1-2T15:04:05",
+		"2/1/2006 15:04", "2/1/2006 15:04:05", "2.1.2006 15:04", "2.1.2006 15:04:05",
+	}
 )
 
-// parseFirstContact reads a date as 00:00 that day in loc, or an RFC 3339
-// timestamp as that instant.
+// DateFormats describes what parseFirstContact accepts, for messages.
+const DateFormats = "YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY, optionally with HH:MM, RFC 3339, or an Excel serial number"
+
+// Excel serial numbers: days since 1899-12-30 (the epoch that absorbs
+// Lotus 1-2-3's phantom 29 February 1900), the fraction the time of day.
+// Only 5-digit serials are dates (1927 to 2173): a smaller number in a
+// date column is more likely a mistake than 1900s history.
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+
+const (
+	excelMinSerial = 10000
+	excelMaxSerial = 99999
+)
+
+// parseFirstContact reads a date as 00:00 that day in loc, a date and time
+// as that wall time in loc, an RFC 3339 timestamp as that instant, or an
+// Excel serial number (a cell Excel exported unformatted) as its wall time
+// in loc.
 func parseFirstContact(v string, loc *time.Location) (time.Time, bool) {
-	if t, err := time.ParseInLocation(layoutISODate, v, loc); err == nil {
-		return t, true
+	for _, l := range dateLayouts {
+		if t, err := time.ParseInLocation(l, v, loc); err == nil {
+			return t, true
+		}
 	}
-	if t, err := time.ParseInLocation(layoutEUDate, v, loc); err == nil {
-		return t, true
+	for _, l := range dateTimeLayouts {
+		if t, err := time.ParseInLocation(l, v, loc); err == nil {
+			return t, true
+		}
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, true
 	}
-	return time.Time{}, false
+	return parseExcelSerial(v, loc)
+}
+
+// parseExcelSerial reads "46350" or "46350.4375" (a decimal comma too).
+func parseExcelSerial(v string, loc *time.Location) (time.Time, bool) {
+	whole, frac, _ := strings.Cut(strings.Replace(v, ",", ".", 1), ".")
+	if len(whole) != 5 || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" ||
+		strings.ContainsAny(v, ".,") && frac == "" {
+		return time.Time{}, false
+	}
+	f, err := strconv.ParseFloat(whole+"."+frac+"0", 64)
+	if err != nil || f < excelMinSerial || f > excelMaxSerial {
+		return time.Time{}, false
+	}
+	days := int(f)
+	secs := int((f-float64(days))*86400 + 0.5) // to the nearest second
+	d := excelEpoch.AddDate(0, 0, days)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, secs, 0, loc), true
 }
 
 // quote shows a user's value in a reason: quoted, escaped, and cut short,

@@ -63,7 +63,7 @@ func List(ctx context.Context, db *sql.DB, dialect string) ([]Status, error) {
 	for _, s := range st {
 		out = append(out, Status{
 			Version:   s.Source.Version,
-			Name:      path.Base(s.Source.Path),
+			Name:      migrationName(s.Source),
 			Applied:   s.State == goose.StateApplied,
 			AppliedAt: s.AppliedAt,
 		})
@@ -111,11 +111,21 @@ func provider(db *sql.DB, dialect string) (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	// Only the embedded SQL files: no Go migrations registered elsewhere.
-	opts = append(opts, goose.WithDisableGlobalRegistry(true))
+	// Only the embedded SQL files and this package's Go migrations
+	// (backfill.go): none registered elsewhere.
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(goMigrations()...))
 	p, err := goose.NewProvider(gd, db, sub, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing %s migrations: %w", dialect, err)
 	}
 	return p, nil
+}
+
+// migrationName is a SQL migration's file name, or a name in the same form
+// for a Go migration (backfill.go).
+func migrationName(src *goose.Source) string {
+	if src.Type == goose.TypeGo {
+		return fmt.Sprintf("%05d_backfill.go", src.Version)
+	}
+	return path.Base(src.Path)
 }

@@ -117,8 +117,13 @@ type EnrollResult struct {
 	Enrollment store.Enrollment
 	// Created is false when the prospect was already enrolled in the
 	// sequence: that enrollment is left as it was (its prospect's data are
-	// updated all the same).
+	// updated all the same; a new first contact re-plans it).
 	Created bool
+	// Warnings: the prospect also runs in another sequence (control_move.go).
+	Warnings []string
+	// Replanned are the running enrollments a changed first contact moved
+	// (control_replan.go).
+	Replanned []store.Enrollment
 }
 
 // Enroll validates and stores the prospect, then enrols it in the sequence
@@ -160,6 +165,10 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 			return EnrollResult{}, invalidf("missing custom field %q: sequence %s uses it in its templates", f, seq.Name)
 		}
 	}
+	warnings, err := c.enrollWarnings(ctx, known, seq)
+	if err != nil {
+		return EnrollResult{}, err
+	}
 	zone := known
 	if p.Timezone != "" {
 		zone.Timezone = p.Timezone
@@ -193,10 +202,16 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 	if err != nil {
 		return EnrollResult{}, fmt.Errorf("enrolling: %w", err)
 	}
-	if created {
+	res := EnrollResult{Prospect: p, Enrollment: e, Created: created, Warnings: warnings}
+	if !created && req.FirstContact != "" {
+		if res.Replanned, err = c.replanFirstContact(ctx, p, first); err != nil {
+			return res, err
+		}
+	}
+	if created || len(res.Replanned) > 0 {
 		c.wake()
 	}
-	return EnrollResult{Prospect: p, Enrollment: e, Created: created}, nil
+	return res, nil
 }
 
 // cleanProspect trims p's values and refuses what the importer refuses: an

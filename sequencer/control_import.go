@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,11 +19,17 @@ import (
 type ImportRequest struct {
 	Sequence string
 	Sender   string // sender of rows without a sender cell; "" = the first configured
-	Encoding string // see importer.Options.Encoding
-	FileName string // for messages; "" = "input"
-	// DryRun validates every row and stores nothing. It does not see the
-	// store: a known prospect counts as imported, a suppressed one is not
-	// caught.
+	Encoding string // see importer.Options.Encoding ("" detects it)
+	// Map maps header cells to columns beyond the built-in aliases (see
+	// importer.ParseMap).
+	Map map[string]string
+	// OnMapping, when set, sees how the file is read before any row loads.
+	OnMapping func(importer.Mapping)
+	FileName  string // for messages; "" = "input"
+	// DryRun validates every row and stores nothing. With a Store it
+	// counts exactly what the import would: a known prospect as updated, a
+	// suppressed address as rejected (it only reads the store). Without
+	// one (no database yet) every address is new.
 	DryRun    bool
 	RejectTo  io.Writer                           // the reject file, if wanted
 	Progress  func(rowsDone int, bytesRead int64) // see importer.Options.Progress
@@ -55,18 +62,18 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 	opts := importer.Options{
 		FileName: req.FileName, Encoding: req.Encoding, DefaultTimezone: seq.Location, Now: now,
 		DefaultSender: sender, Senders: senders, BatchSize: req.BatchSize,
-		RejectTo: req.RejectTo, Progress: req.Progress,
+		RejectTo: req.RejectTo, Progress: req.Progress, Map: req.Map, OnMapping: req.OnMapping,
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = c.Config.Engine.ImportBatch
 	}
-	sink := &importSink{st: c.Store, seq: seq, now: now, dry: req.DryRun}
+	sink := &importSink{c: c, st: c.Store, seq: seq, now: now, dry: req.DryRun}
 	if req.DryRun {
 		sink.seen = map[uint64]struct{}{}
 		sink.seed = maphash.MakeSeed()
 	}
 	sum, err := importer.Import(ctx, in, opts, sink)
-	if sum.Imported > 0 && !req.DryRun {
+	if (sum.Imported > 0 || sink.replanned > 0) && !req.DryRun {
 		c.wake()
 	}
 	switch {
@@ -81,10 +88,13 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 
 // importSink plans and stores the rows of one import (importer.Sink).
 type importSink struct {
+	c   *Control
 	st  store.Store
 	seq *configs.Sequence
 	now time.Time
 	err error // the store's failure that ended the import
+
+	replanned int // enrollments a corrected first contact moved
 
 	batch []store.ImportRow
 	index []int // batch[j] is rows[index[j]]
@@ -114,11 +124,20 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 			continue
 		}
 		if s.dry {
-			h := maphash.String(s.seed, store.NormalizeEmail(r.Prospect.Email))
-			_, dup := s.seen[h]
-			s.seen[h] = struct{}{}
-			out[i].Created = !dup
+			if err := s.dryRow(ctx, r, &out[i]); err != nil {
+				s.err = err
+				return nil, err
+			}
 			continue
+		}
+		if s.seq.Exclusive {
+			if _, _, refusal, err := s.known(ctx, r); err != nil {
+				s.err = err
+				return nil, err
+			} else if refusal != nil {
+				out[i].Err = refusal
+				continue
+			}
 		}
 		ir := r.ImportRow(s.seq.Name)
 		ir.NextSendAt = s.plan(r)
@@ -138,9 +157,102 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 	}
 	for j, i := range s.index {
 		out[i].Created, out[i].Err = res[j].Created, res[j].Err
+		if !res[j].Known || out[i].Err != nil {
+			continue
+		}
+		if err := s.afterUpdate(ctx, rows[i], res[j], &out[i]); err != nil {
+			s.err = err
+			return nil, err
+		}
 	}
 	clear(s.batch) // drop the references to the rows' data
 	return out, nil
+}
+
+// dryRow answers for one row of a dry run what ImportBatch would: refused
+// when suppressed, an update when the store or an earlier row of the file
+// has the address, else new. Only rows that would be stored count as seen.
+func (s *importSink) dryRow(ctx context.Context, r importer.Row, out *importer.Outcome) error {
+	h := maphash.String(s.seed, store.NormalizeEmail(r.Prospect.Email))
+	if _, dup := s.seen[h]; dup {
+		return nil // Created false: updated
+	}
+	if s.st != nil {
+		sup, err := s.st.Suppressed(ctx, r.Prospect.Email)
+		if err != nil {
+			return fmt.Errorf("checking the suppression list: %w", err)
+		}
+		if sup {
+			out.Err = fmt.Errorf("line %d: %w", r.Line, store.ErrSuppressed)
+			return nil
+		}
+		p, ens, refusal, err := s.known(ctx, r)
+		switch {
+		case err != nil:
+			return err
+		case refusal != nil:
+			out.Err = refusal
+			return nil
+		case p != nil:
+			s.seen[h] = struct{}{}
+			warn(*p, ens, s.seq, out)
+			return nil
+		}
+	}
+	s.seen[h] = struct{}{}
+	out.Created = true
+	return nil
+}
+
+// known looks up the stored prospect of row r and its enrollments:
+// warnings when it runs in another sequence, or the refusal of an
+// exclusive sequence. p is nil for an address not stored.
+func (s *importSink) known(ctx context.Context, r importer.Row) (p *store.Prospect, ens []store.Enrollment, refusal error, err error) {
+	got, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("looking up prospect: %w", err)
+	}
+	if ens, err = s.st.EnrollmentsByProspect(ctx, got.ID); err != nil {
+		return nil, nil, nil, fmt.Errorf("reading enrollments: %w", err)
+	}
+	if _, err := secondSequence(got.Email, ens, s.seq, ""); err != nil {
+		return &got, ens, err, nil
+	}
+	return &got, ens, nil, nil
+}
+
+// afterUpdate handles a row that updated a prospect known before the
+// batch, from its enrollments as the store read them in the batch (no
+// query unless there is something to re-plan): a first contact that
+// differs from its running enrollments' re-plans them
+// (control_replan.go), and a prospect running in another sequence gets a
+// warning.
+func (s *importSink) afterUpdate(ctx context.Context, r importer.Row, res store.ImportResult, out *importer.Outcome) error {
+	p := store.Prospect{ID: res.ProspectID, Email: r.Prospect.Email}
+	warn(p, res.Enrollments, s.seq, out)
+	if !r.FirstContactGiven || !slices.ContainsFunc(res.Enrollments, func(e store.Enrollment) bool {
+		return running(e) && !e.FirstContact.Equal(r.FirstContact)
+	}) {
+		return nil
+	}
+	p, err := s.st.ProspectGet(ctx, res.ProspectID) // its zone, for the plan
+	if err != nil {
+		return fmt.Errorf("looking up prospect: %w", err)
+	}
+	moved, err := s.c.replanFirstContact(ctx, p, r.FirstContact)
+	s.replanned += len(moved)
+	return err
+}
+
+// warn sets the row's warning when the prospect runs in another sequence
+// (a re-plan changes no state, so ens read before it still tells).
+func warn(p store.Prospect, ens []store.Enrollment, seq *configs.Sequence, out *importer.Outcome) {
+	if w, _ := secondSequence(p.Email, ens, seq, ""); len(w) > 0 {
+		out.Warning = w[0]
+	}
 }
 
 // planKey is what a new enrollment's plan depends on, besides the
@@ -177,7 +289,7 @@ func (s *importSink) missingField(ctx context.Context, r importer.Row) (string, 
 		if strings.TrimSpace(r.Prospect.Fields[f]) != "" {
 			continue
 		}
-		if s.dry {
+		if s.st == nil { // a dry run without a store
 			return f, nil
 		}
 		if known == nil {

@@ -237,7 +237,7 @@ func TestControlEnrollRefusesBadInput(t *testing.T) {
 		{"display name", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "X <x@example.com>"}}, "invalid address"},
 		{"CR/LF in email", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com\r\nBcc: y@example.com"}}, "line break inside field email"},
 		{"CR/LF in name", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", LastName: "X\nBcc: y@example.com"}}, "line break inside field last_name"},
-		{"CR in a field", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", Fields: map[string]string{"k": "a\rb"}}}, "line break inside field k"},
+		{"CR in the title", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", Title: "a\rb"}}, "line break inside field title"},
 		{"bad field name", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", Fields: map[string]string{"a b": "v"}}}, `custom field name "a b"`},
 		{"NUL", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", Company: "a\x00b"}}, "NUL character in field company"},
 		{"unknown zone", sequencer.EnrollRequest{Sequence: "fair", Prospect: store.Prospect{Email: "x@example.com", Timezone: "Europe/Atlantis"}}, `unknown time zone "Europe/Atlantis"`},

@@ -57,7 +57,7 @@ func importDue(t *testing.T, st store.Store, seq *configs.Sequence, sender, pref
 }
 
 // enrollmentOf is the one enrollment of the prospect with that address.
-func enrollmentOf(t *testing.T, st store.Store, email string) store.Enrollment {
+func onlyEnrollmentOf(t *testing.T, st store.Store, email string) store.Enrollment {
 	t.Helper()
 	p, err := st.ProspectGetByEmail(context.Background(), email)
 	if err != nil {
@@ -73,7 +73,7 @@ func enrollmentOf(t *testing.T, st store.Store, email string) store.Enrollment {
 // sendsOf maps step -> send row of the prospect's one enrollment.
 func sendsOf(t *testing.T, st store.Store, email string) map[int]store.Send {
 	t.Helper()
-	sends, err := st.SendsByEnrollment(context.Background(), enrollmentOf(t, st, email).ID)
+	sends, err := st.SendsByEnrollment(context.Background(), onlyEnrollmentOf(t, st, email).ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestCappedSenderCostsOthersNothing(t *testing.T) {
 				return planned == 4995
 			})
 			for _, i := range []int{7, 999, 2500, 4999} {
-				e := enrollmentOf(t, st, fmt.Sprintf("m%05d@example.net", i))
+				e := onlyEnrollmentOf(t, st, fmt.Sprintf("m%05d@example.net", i))
 				if e.NextSendAt == nil || !e.NextSendAt.Equal(wed) || e.LastStep != 0 {
 					t.Errorf("held enrollment %d: next_send_at %v, last step %d; want %v, 0", i, e.NextSendAt, e.LastStep, wed)
 				}
@@ -568,7 +568,7 @@ func TestSenderResumeLiftsTheHold(t *testing.T) {
 	r.run(eng)
 	eng.Wake()
 	testrig.WaitFor(t, "the held sender's steps planned after the hold", func() bool {
-		e := enrollmentOf(t, st, emails[2])
+		e := onlyEnrollmentOf(t, st, emails[2])
 		return e.NextSendAt != nil && e.NextSendAt.After(t0.Add(24*time.Hour))
 	})
 	if n := r.smtp.Total(); n != 0 {

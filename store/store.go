@@ -38,16 +38,17 @@ const (
 	StateUnsubscribed State = "unsubscribed"
 	StateCompleted    State = "completed"
 	StateFailed       State = "failed"
+	StateUnenrolled   State = "unenrolled" // ended by hand, without suppressing
 )
 
 // States lists every enrollment state in a stable order (for metrics and status).
-var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed}
+var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateUnenrolled}
 
 // TerminalStates are the states no further step is ever sent in, and that
 // nothing leaves. This is the one place that says which states they are:
 // Terminal reads it, and the SQL that needs the list has it generated from
 // here (the {{terminal}} macro of store/internal/sqlstore).
-var TerminalStates = []State{StateBounced, StateUnsubscribed, StateCompleted, StateFailed}
+var TerminalStates = []State{StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateUnenrolled}
 
 // Terminal reports whether no further step will ever be sent in state s.
 func (s State) Terminal() bool {
@@ -103,6 +104,7 @@ const (
 	EventPaused      EventKind = "paused"
 	EventResumed     EventKind = "resumed"
 	EventCompleted   EventKind = "completed"
+	EventUnenrolled  EventKind = "unenrolled"
 	// Beyond the contract's list, for things a user wants to see:
 	EventDelayed EventKind = "delayed" // a 4.x.x DSN: delivery delayed, recorded only
 	EventUpdated EventKind = "updated" // prospect data changed by re-import or API
@@ -315,6 +317,10 @@ type Transition struct {
 	Reason        string
 	ExpectVersion int64
 	Event         *Event // recorded in the same transaction
+
+	// FirstContact, when set, replaces the enrollment's first contact (a
+	// corrected date re-plans it; Anchor moves with it).
+	FirstContact *time.Time
 }
 
 // Inbound is one handled message of a watched mailbox, recorded atomically
@@ -387,6 +393,16 @@ type ImportResult struct {
 	Line    int
 	Created bool  // new prospect (false: updated an existing one)
 	Err     error // ErrSuppressed, or another row-level refusal
+	// Warning is something the row did that the user should know (the
+	// prospect runs in another sequence too); set by the sequencer.
+	Warning string
+
+	// For a stored row: its prospect, and whether it was known before the
+	// batch; then Enrollments are its enrollments as they were before the
+	// batch (so the caller can re-plan and warn without reading them).
+	ProspectID  int64
+	Known       bool
+	Enrollments []Enrollment
 }
 
 // StepStats are the funnel of one step.
@@ -413,7 +429,7 @@ type SequenceStats struct {
 type ProspectFilter struct {
 	Sequence string
 	State    State  // "" = any
-	Search   string // substring of email or company, case-insensitive
+	Search   string // substring of the address, names or company, case-folded (see SearchFold)
 	Limit    int
 	Offset   int
 	// CountUpTo > 0 stops counting there: the total is then

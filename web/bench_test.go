@@ -40,6 +40,9 @@ var benchPages = []struct{ name, path, want string }{
 	{"ListFirstPage", "/ui/prospects", "1–50 of more than 10000"},
 	{"ListSearch", "/ui/prospects?q=company0042", "1–20 of 20"},
 	{"ListSearchAccentedCompany", "/ui/prospects?q=" + url.QueryEscape("caffè 0042"), "1–20 of 20"},
+	// Case folded for every letter (store.SearchFold), not A–Z only.
+	{"ListSearchFoldedCompany", "/ui/prospects?q=" + url.QueryEscape("CAFFÈ 0042"), "1–20 of 20"},
+	{"ListSearchFoldedName", "/ui/prospects?q=" + url.QueryEscape("WIŚNIEWSKA"), "1–50 of more than 10000"},
 	{"ListStateFilter", "/ui/prospects?state=paused", fmt.Sprintf("1–50 of %d", benchPaused)},
 	{"ListStateFilterCommon", "/ui/prospects?state=active", "1–50 of more than 10000"},
 	{"ListDeepPage", "/ui/prospects?page=1900", "94951–95000 of more than 95000"},

@@ -99,6 +99,9 @@ type enrolled struct {
 	Created               bool
 	NextStep              *int
 	NextSendAt            *time.Time
+	// AlsoRunning are the other sequences it runs in: it may get the
+	// emails of both (sequencer/control_move.go).
+	AlsoRunning []string
 }
 
 func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session) error {
@@ -119,6 +122,8 @@ func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session)
 			for _, e := range v.Enrollments {
 				if e.Sequence == done.Sequence {
 					done.NextStep, done.NextSendAt = e.NextStep, e.NextSendAt
+				} else if !e.State.Terminal() {
+					done.AlsoRunning = append(done.AlsoRunning, e.Sequence)
 				}
 			}
 			d.Done = done
@@ -181,6 +186,7 @@ type importData struct {
 	Senders   []option
 	Encodings []option
 	DryRun    bool
+	Map       string // the --map text
 	CSV       string // the pasted text, shown again after a refusal
 	Error     string
 	Result    *importResult
@@ -210,7 +216,13 @@ func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	d := importData{
 		Sequences: s.sequenceOptions(req.Sequence), Senders: s.senderOptions(req.Sender),
-		Encodings: encodingOptions(req.Encoding), DryRun: req.DryRun,
+		Encodings: encodingOptions(req.Encoding), DryRun: req.DryRun, Map: v("map"),
+	}
+	var err error
+	if req.Map, err = importer.ParseMap(d.Map); err != nil {
+		d.Error = "Column mapping: " + err.Error()
+		s.render(w, r, ss, http.StatusUnprocessableEntity, "import", "Load a list", "import", d)
+		return nil
 	}
 	var in io.Reader
 	if r.MultipartForm != nil && len(r.MultipartForm.File["file"]) > 0 && r.MultipartForm.File["file"][0].Size > 0 {
@@ -246,6 +258,8 @@ func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session)
 
 // encodingLabels say where a list in each encoding comes from.
 var encodingLabels = map[string]string{
+	"utf-8":        "UTF-8",
+	"utf-16":       "UTF-16 (Excel's Unicode text)",
 	"windows-1252": "Windows-1252 (Excel, Western Europe)",
 	"windows-1250": "Windows-1250 (Excel, Central Europe)",
 	"iso-8859-1":   "ISO-8859-1 (Latin-1)",
@@ -254,11 +268,8 @@ var encodingLabels = map[string]string{
 }
 
 func encodingOptions(selected string) []option {
-	out := []option{{Value: "", Label: "UTF-8", Selected: selected == ""}}
+	out := []option{{Value: "", Label: "Detect (UTF-8, Windows-1252, Windows-1250, ISO-8859-2)", Selected: selected == ""}}
 	for _, name := range importer.EncodingNames {
-		if name == "utf-8" {
-			continue
-		}
 		label := encodingLabels[name]
 		if label == "" {
 			label = name
@@ -284,6 +295,7 @@ type prospectsData struct {
 	First     int // 1-based index of the first row shown
 	Last      int
 	PrevURL   string
+	ExportURL string // the list as filtered, as a CSV file
 	NextURL   string
 }
 
@@ -353,6 +365,7 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		}
 		return Prefix + "/prospects?" + v.Encode()
 	}
+	d.ExportURL = strings.Replace(link(1), Prefix+"/prospects", Prefix+"/prospects.csv", 1)
 	if d.Page > 1 {
 		prev := d.Page - 1
 		if !d.More {
@@ -434,6 +447,7 @@ type prospectData struct {
 var flashes = map[string]string{
 	"paused":          "Paused: nothing more is sent until you resume.",
 	"nothing-paused":  "Nothing to pause: no sequence is running for this prospect.",
+	"unenrolled":      "Taken out of that sequence. The address is not suppressed: other sequences go on.",
 	"resumed":         "Resumed: the sequence goes on with its next email.",
 	"nothing-resumed": "Nothing to resume: no sequence is paused for this prospect.",
 	"unsubscribed":    "Unsubscribed: this address will never be written to again.",
@@ -496,6 +510,12 @@ func (s *server) prospectAction(w http.ResponseWriter, r *http.Request, ss *sess
 			return err
 		}
 		done = "unsubscribed"
+	case "unenroll":
+		// One sequence, without suppressing (sequencer/control_move.go).
+		if _, err := s.o.Control.Unenroll(ctx, email, r.PostFormValue("sequence")); err != nil {
+			return err
+		}
+		done = "unenrolled"
 	default:
 		return errNotFound
 	}

@@ -160,6 +160,7 @@ func (s *server) routes() {
 	m.Handle("GET "+Prefix+"/import", s.page(s.importPage))
 	m.Handle("POST "+Prefix+"/import", s.post(s.importList))
 	m.Handle("GET "+Prefix+"/prospects", s.page(s.prospectsPage))
+	m.Handle("GET "+Prefix+"/prospects.csv", s.page(s.exportProspects))
 	m.Handle("GET "+Prefix+"/prospects/{email}", s.page(s.prospectPage))
 	m.Handle("POST "+Prefix+"/prospects/{email}/{action}", s.post(s.prospectAction))
 	m.Handle("GET "+Prefix+"/funnel", s.page(s.funnelPage))

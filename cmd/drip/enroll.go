@@ -57,14 +57,19 @@ func runEnroll(ctx context.Context, g *globals, req sequencer.EnrollRequest) err
 	if err != nil {
 		return err
 	}
+	printWarnings(g, res.Warnings)
 	v, err := c.ProspectView(ctx, res.Prospect.Email)
 	if err != nil {
 		return err
 	}
 	e := enrollmentIn(v, res.Enrollment.Sequence)
 	if !res.Created {
-		fmt.Fprintf(g.stdout, "%s was already enrolled in %s (%s, step %d of %d); prospect data updated, enrollment unchanged: %s\n",
-			res.Prospect.Email, e.Sequence, e.State, e.LastStep, e.Steps, nextSendText(e))
+		what := "enrollment unchanged"
+		if len(res.Replanned) > 0 {
+			what = fmt.Sprintf("first contact now %s, %d running enrollment(s) re-planned", showTime(e.FirstContact), len(res.Replanned))
+		}
+		fmt.Fprintf(g.stdout, "%s was already enrolled in %s (%s, step %d of %d); prospect data updated, %s: %s\n",
+			res.Prospect.Email, e.Sequence, e.State, e.LastStep, e.Steps, what, nextSendText(e))
 		return nil
 	}
 	fmt.Fprintf(g.stdout, "enrolled %s in %s (sender %s, first contact %s): %s\n",

@@ -70,7 +70,7 @@ func TestEnrollRefusesBadInput(t *testing.T) {
 		{[]string{"enroll", "--sequence", "trade-fair", "--email", "not-an-address"}, 1, `invalid address "not-an-address"`},
 		{[]string{"enroll", "--sequence", "trade-fair", "--email", "Eve <eve@example.com>"}, 1, "invalid address"},
 		{append(base, "--first-name", "Eve\r\nBcc: victim@example.org"), 1, "line break inside field first_name"},
-		{append(base, "--field", "note=a\nb"), 1, "line break inside field note"},
+		{append(base, "--title", "a\nb"), 1, "line break inside field title"},
 		{append(base, "--timezone", "Mars/Olympus"), 1, `unknown time zone "Mars/Olympus"`},
 		{append(base, "--timezone", "Local"), 1, `unknown time zone "Local"`},
 		{append(base, "--first-contact", "31/02/2026"), 1, `first_contact "31/02/2026" is not a valid date`},

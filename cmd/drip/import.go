@@ -23,16 +23,18 @@ const maxRejectsShown = 20
 func init() {
 	register(&command{
 		name:    "import",
-		args:    "--sequence S [--sender NAME] [--encoding windows-1252] [--reject-file F] [--dry-run] FILE.csv",
+		args:    "--sequence S [--sender NAME] [--encoding E] [--map 'Header=column,…'] [--reject-file F] [--dry-run] FILE.csv",
 		summary: "load a prospect list (CSV) and enrol it in a sequence; FILE - reads stdin",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			var a importArgs
 			fs.StringVar(&a.sequence, "sequence", "", "sequence `NAME` to enrol the prospects in (required)")
 			fs.StringVar(&a.sender, "sender", "", "sender `NAME` of rows without a sender column (default: the first configured)")
-			fs.StringVar(&a.encoding, "encoding", "", "the file's `ENCODING` when it has no byte order mark: utf-8 (default), "+
-				strings.Join(importer.EncodingNames[1:], ", ")+" (Excel's \"CSV\" on Windows is windows-1252)")
+			fs.StringVar(&a.encoding, "encoding", "", "the file's `ENCODING`: "+strings.Join(importer.EncodingNames, ", ")+
+				" (default: detected from the bytes; a byte order mark that says otherwise is an error)")
+			fs.StringVar(&a.mapping, "map", "", "map header cells to columns, `'Header=column,…'`: column is one of "+
+				strings.Join(importer.ColumnNames(), ", ")+", ignore, or field:NAME (a custom field); built-in names in six languages need none")
 			fs.StringVar(&a.rejectFile, "reject-file", "", "write the rejected rows, unchanged, with a reason column, to `FILE` (fix and re-import it)")
-			fs.BoolVar(&a.dryRun, "dry-run", false, "validate every row and store nothing (does not check the store: known prospects count as imported, suppressed ones are not caught)")
+			fs.BoolVar(&a.dryRun, "dry-run", false, "validate every row, print the mapping and the counts the import would give, and store nothing")
 			return func(ctx context.Context, args []string) error {
 				if len(args) != 1 {
 					return usagef("want one FILE.csv (or - for stdin), got %d arguments", len(args))
@@ -48,8 +50,8 @@ func init() {
 }
 
 type importArgs struct {
-	sequence, sender, encoding, rejectFile, file string
-	dryRun                                       bool
+	sequence, sender, encoding, mapping, rejectFile, file string
+	dryRun                                                bool
 }
 
 func runImport(ctx context.Context, g *globals, a importArgs) error {
@@ -58,7 +60,10 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 		return err
 	}
 	c := &sequencer.Control{Clock: sequencer.SystemClock{}, Config: cfg}
-	if !a.dryRun { // a dry run does not touch the store
+	// A dry run reads the store, to count exactly what the import would
+	// (known prospects as updated, suppressed addresses as rejected); it
+	// does not create a SQLite database that does not exist yet.
+	if !a.dryRun || storeExists(cfg.DatabaseURL) {
 		st, err := openStore(ctx, g, cfg)
 		if err != nil {
 			return err
@@ -74,6 +79,13 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 	defer in.Close()
 	req := sequencer.ImportRequest{Sequence: a.sequence, Sender: a.sender, Encoding: a.encoding,
 		FileName: name, DryRun: a.dryRun}
+	if req.Map, err = importer.ParseMap(a.mapping); err != nil {
+		return usagef("--map: %v", err)
+	}
+	// The mapping goes to stderr before the first row loads, so that a
+	// column that went to the wrong place is seen (and the import stopped)
+	// early; stdout keeps the one summary line.
+	req.OnMapping = func(m importer.Mapping) { fmt.Fprint(g.stderr, m.Report()) }
 	var rejects *os.File
 	if a.rejectFile != "" {
 		if a.file != "-" && sameFile(a.file, a.rejectFile) {
@@ -102,6 +114,13 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 		}
 		return err
 	}
+	for i, w := range sum.Warnings {
+		if i == maxRejectsShown {
+			fmt.Fprintf(g.stderr, "... and %d more warnings\n", sum.Warned-i)
+			break
+		}
+		fmt.Fprintf(g.stderr, "%s:%d: warning: %s\n", name, w.Line, w.Reason)
+	}
 	for i, r := range sum.Rejects {
 		if i == maxRejectsShown {
 			break
@@ -128,6 +147,15 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 		return exitError{code: 1, msg: fmt.Sprintf("%d row(s) rejected", sum.Rejected)}
 	}
 	return nil
+}
+
+// storeExists is false for a SQLite file that is not there yet.
+func storeExists(databaseURL string) bool {
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		_, err := os.Stat(path)
+		return err == nil
+	}
+	return true
 }
 
 // openInput opens FILE, or stdin for "-"; size is 0 when unknown.

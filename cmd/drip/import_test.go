@@ -108,7 +108,7 @@ func (e *cliEnv) control() *sequencer.Control {
 // comments say each row's line and fate.
 const messyList = "\uFEFFEmail;Nome;Cognome;Azienda;first_contact;timezone;notes;booth\r\n" +
 	"mario.rossi@example.com;Mario;Rossi;\"Rossi; Figli\";2026-11-20;Europe/Rome;;B1\r\n" + // 2 imported
-	"anna@example.com;Anna;Bianchi;Acme;20/11/2026;;\"call back\r\nafter the fair\";B2\r\n" + // 3-4 rejected: line break
+	"anna@example.com;Anna;Bianchi;\"Acme\r\nSpA\";20/11/2026;;call back;B2\r\n" + // 3-4 rejected: line break in the company
 	"not-an-address;Nemo;Nessuno;X;;;;B3\r\n" + // 5 rejected: invalid address
 	"bad.date@example.com;Bea;Data;X;2026-13-45;;;B4\r\n" + // 6 rejected: bad date
 	"tz@example.com;Tim;Zone;X;;Mars/Olympus;;B5\r\n" + // 7 rejected: unknown zone
@@ -134,7 +134,7 @@ func TestImportMessyList(t *testing.T) {
 				t.Errorf("summary %q, want imported=2 updated=1 rejected=6", got)
 			}
 			for _, want := range []string{
-				list + ":3: line break inside field notes (the record spans lines 3-4)",
+				list + ":3: line break inside field company (the record spans lines 3-4)",
 				list + `:5: invalid address "not-an-address"`,
 				list + `:6: first_contact "2026-13-45" is not a valid date`,
 				list + `:7: unknown time zone "Mars/Olympus"`,
@@ -184,8 +184,8 @@ func TestImportMessyList(t *testing.T) {
 			if len(records) != 7 {
 				t.Fatalf("reject file has %d rows, want 6 and the header", len(records)-1)
 			}
-			if records[1][7] != "call back\r\nafter the fair" && records[1][7] != "call back\nafter the fair" {
-				t.Errorf("the rejected notes cell was changed: %q", records[1][7])
+			if records[1][4] != "Acme\r\nSpA" && records[1][4] != "Acme\nSpA" {
+				t.Errorf("the rejected company cell was changed: %q", records[1][4])
 			}
 			var fixed [][]string
 			fixed = append(fixed, records[0])
@@ -193,7 +193,7 @@ func TestImportMessyList(t *testing.T) {
 				r = append([]string(nil), r...)
 				switch r[1] {
 				case "anna@example.com":
-					r[7] = "call back after the fair"
+					r[4] = "Acme SpA"
 				case "not-an-address":
 					r[1] = "nemo@example.com"
 				case "bad.date@example.com":
@@ -242,9 +242,9 @@ func TestImportEncodingsAndBadFiles(t *testing.T) {
 	excel := e.write("excel.csv", []byte(cp1252))
 
 	// Read as UTF-8, the accents are not valid UTF-8: the row is refused
-	// with a hint, rather than stored as mojibake.
-	_, errOut, code := e.drip("import", "--sequence", "trade-fair", excel)
-	if code != 1 || !strings.Contains(errOut, "windows-1252") {
+	// with a hint naming the encoding, rather than stored as mojibake.
+	_, errOut, code := e.drip("import", "--sequence", "trade-fair", "--encoding", "utf-8", excel)
+	if code != 1 || !strings.Contains(errOut, "it looks like windows-1252: import it with --encoding windows-1252") {
 		t.Errorf("windows-1252 file read as UTF-8: exit %d, stderr %q", code, errOut)
 	}
 	out := e.mustDrip("import", "--sequence", "trade-fair", "--encoding", "windows-1252", excel)

@@ -88,7 +88,8 @@ LOCK TABLE prospects IN SHARE ROW EXCLUSIVE MODE
 -- part:import-merge).
 UPDATE prospects SET {{template "part:import-merge"}}
 FROM json_to_recordset($1::json) AS t(id bigint, email text, first_name text, last_name text,
-    company text, title text, phone text, met_at text, timezone text, language text, notes text, fields text)
+    company text, title text, phone text, met_at text, timezone text, language text, notes text, fields text,
+    search_fold text)
 WHERE prospects.id = t.id
 
 -- name: import-async-commit
@@ -106,7 +107,7 @@ SET LOCAL synchronous_commit = off
 -- name: import-load-prospect
 -- The ids are the column's own; the import reads them back (import-known).
 COPY prospects (email, email_norm, email_hash, first_name, last_name, company, title, phone,
-    met_at, timezone, language, notes, fields, created_at, updated_at) FROM STDIN
+    met_at, timezone, language, notes, fields, created_at, updated_at, search_fold) FROM STDIN
 
 -- name: import-load-enrollment
 COPY enrollments (prospect_id, sequence, sender, state, first_contact, anchor, next_send_at,

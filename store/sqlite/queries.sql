@@ -30,15 +30,16 @@ UPDATE prospects SET {{template "part:import-merge"}}
 FROM (SELECT value ->> 'id' AS id, value ->> 'email' AS email, value ->> 'first_name' AS first_name,
         value ->> 'last_name' AS last_name, value ->> 'company' AS company, value ->> 'title' AS title,
         value ->> 'phone' AS phone, value ->> 'met_at' AS met_at, value ->> 'timezone' AS timezone,
-        value ->> 'language' AS language, value ->> 'notes' AS notes, value ->> 'fields' AS fields
+        value ->> 'language' AS language, value ->> 'notes' AS notes, value ->> 'fields' AS fields,
+        value ->> 'search_fold' AS search_fold
     FROM json_each($1)) AS t
 WHERE prospects.id = t.id
 
 -- name: import-load-prospect
 -- A row's VALUES; the loader repeats the tuple to insert many rows a statement.
 INSERT INTO prospects (id, email, email_norm, email_hash, first_name, last_name, company, title, phone,
-    met_at, timezone, language, notes, fields, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    met_at, timezone, language, notes, fields, created_at, updated_at, search_fold)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 
 -- name: import-load-enrollment
 INSERT INTO enrollments (prospect_id, sequence, sender, state, first_contact, anchor, next_send_at,

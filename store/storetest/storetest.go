@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"MailboxLease", testMailboxLease},
 		{"LeasesRescue", testLeasesRescue},
 		{"ImportBatch", testImportBatch},
+		{"NameCaseKept", testNameCaseKept},
+		{"SearchFoldsCase", testSearchFoldsCase},
 		{"Stats", testStats},
 		{"SenderHolds", testSenderHolds},
 		{"EnrollmentsPlanned", testEnrollmentsPlanned},

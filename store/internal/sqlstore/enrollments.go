@@ -169,6 +169,11 @@ func (s *Store) transition(ctx context.Context, tx *txn, t store.Transition) (st
 		}
 	}
 	e.Reason = t.Reason
+	if t.FirstContact != nil {
+		if _, err := tx.ExecContext(ctx, s.q.EnrollmentFirstContact, e.ID, utc(*t.FirstContact)); err != nil {
+			return store.Enrollment{}, fmt.Errorf("updating enrollment %d: %w", e.ID, err)
+		}
+	}
 	saved, err := s.enrollmentSave(ctx, tx, e, at)
 	if err != nil {
 		return store.Enrollment{}, err

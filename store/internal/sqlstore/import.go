@@ -67,9 +67,12 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 
 	suppressed := map[string]bool{}
 	existing := map[string]bool{}
+	var before map[int64][]store.Enrollment
+	ids := map[string]int64{}
 	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
-		suppressed, existing, err = s.importApply(ctx, tx, prospects, enrolls, at)
+		before = map[int64][]store.Enrollment{}
+		suppressed, existing, err = s.importApply(ctx, tx, prospects, enrolls, at, ids, before)
 		return err
 	})
 	if err != nil {
@@ -82,6 +85,11 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 			results[i].Err = fmt.Errorf("line %d: %w", rows[i].Line, store.ErrSuppressed)
 		default:
 			results[i].Created = first[i] && !existing[norm]
+			results[i].ProspectID = ids[norm]
+			if existing[norm] {
+				results[i].Known = true
+				results[i].Enrollments = before[ids[norm]]
+			}
 		}
 	}
 	return results, nil
@@ -96,7 +104,11 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 // is not in yet. Rows go in with the driver's import-load-* statements
 // (COPY on PostgreSQL), straight into the tables: ids are known in Go, so
 // nothing has to be joined back by address.
-func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es []importEnrollment, at time.Time) (suppressed, existing map[string]bool, err error) {
+//
+// ids receives every stored prospect's id by address, before the
+// enrollments of the known prospects as they were before the batch.
+func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es []importEnrollment, at time.Time,
+	ids map[string]int64, before map[int64][]store.Enrollment) (suppressed, existing map[string]bool, err error) {
 	if _, err := tx.ExecContext(ctx, s.q.ImportLock); err != nil {
 		return nil, nil, fmt.Errorf("locking prospects: %w", err)
 	}
@@ -133,7 +145,6 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 	if err := tx.SelectContext(ctx, &known, s.q.ImportKnown, jsonList(norms)); err != nil {
 		return nil, nil, fmt.Errorf("finding known prospects: %w", err)
 	}
-	ids := make(map[string]int64, len(ps))
 	existing = map[string]bool{}
 	var update []importUpdate
 	var knownIDs []int64
@@ -141,16 +152,26 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 	for i, p := range ps {
 		byNorm[p.EmailNorm] = i
 	}
+	names, err := s.importKnownNames(ctx, tx, known)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, k := range known {
 		if suppressed[k.Norm] {
 			continue
 		}
 		p := ps[byNorm[k.Norm]]
+		if n, ok := names[k.ID]; ok { // see namecase.go
+			p.FirstName = betterCased(n.FirstName, p.FirstName)
+			p.LastName = betterCased(n.LastName, p.LastName)
+			p.Company = betterCased(n.Company, p.Company)
+		}
 		ids[k.Norm], existing[k.Norm] = k.ID, true
 		knownIDs = append(knownIDs, k.ID)
 		update = append(update, importUpdate{ID: k.ID, Email: p.Email, FirstName: p.FirstName, LastName: p.LastName,
 			Company: p.Company, Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: p.Timezone,
-			Language: p.Language, Notes: p.Notes, Fields: p.Fields})
+			Language: p.Language, Notes: p.Notes, Fields: p.Fields,
+			SearchFold: store.SearchFold(p.FirstName, p.LastName, p.Company)})
 	}
 	enrolled := map[importPair]bool{}
 	if len(update) > 0 {
@@ -161,15 +182,16 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 		if _, err := tx.ExecContext(ctx, s.q.ImportUpdateProspects, string(payload), at); err != nil {
 			return nil, nil, fmt.Errorf("updating known prospects: %w", err)
 		}
-		var pairs []struct {
-			ProspectID int64  `db:"prospect_id"`
-			Sequence   string `db:"sequence"`
-		}
-		if err := tx.SelectContext(ctx, &pairs, s.q.ImportEnrolled, jsonList(knownIDs)); err != nil {
+		// Whole rows, not only (prospect, sequence): the caller re-plans
+		// and warns from them without reading them again (sequencer).
+		var ers []enrollmentRow
+		if err := tx.SelectContext(ctx, &ers, s.q.EnrollmentsOfProspects, jsonList(knownIDs)); err != nil {
 			return nil, nil, fmt.Errorf("finding enrollments of known prospects: %w", err)
 		}
-		for _, p := range pairs {
-			enrolled[importPair{p.ProspectID, p.Sequence}] = true
+		for _, r := range ers {
+			e := r.enrollment()
+			enrolled[importPair{e.ProspectID, e.Sequence}] = true
+			before[e.ProspectID] = append(before[e.ProspectID], e)
 		}
 	}
 
@@ -205,6 +227,38 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 	return suppressed, existing, nil
 }
 
+// knownNames are a known prospect's stored names.
+type knownNames struct {
+	ID        int64  `db:"id"`
+	FirstName string `db:"first_name"`
+	LastName  string `db:"last_name"`
+	Company   string `db:"company"`
+}
+
+// importKnownNames reads the stored names of the known prospects of a
+// batch, so that an update keeps the better-cased spelling.
+func (s *Store) importKnownNames(ctx context.Context, tx *txn, known []struct {
+	ID   int64  `db:"id"`
+	Norm string `db:"email_norm"`
+}) (map[int64]knownNames, error) {
+	out := make(map[int64]knownNames, len(known))
+	if len(known) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(known))
+	for i, k := range known {
+		ids[i] = k.ID
+	}
+	var rows []knownNames
+	if err := tx.SelectContext(ctx, &rows, s.q.ImportKnownNames, jsonList(ids)); err != nil {
+		return nil, fmt.Errorf("reading known prospects' names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
 // importInsert inserts new prospects and notes their ids in ids (by
 // address). Where the driver has import-prospect-ids (SQLite) the ids are
 // taken first and inserted with the rows; else (PostgreSQL) the rows take
@@ -215,7 +269,8 @@ func (s *Store) importInsert(ctx context.Context, tx *txn, fresh []prospectRow, 
 		err := s.bulk(ctx, tx, s.q.ImportLoadProspect, len(fresh), func(i int) []any {
 			p := fresh[i]
 			return []any{p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
-				p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at}
+				p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at,
+				store.SearchFold(p.FirstName, p.LastName, p.Company)}
 		})
 		if err != nil {
 			return fmt.Errorf("inserting new prospects: %w", err)
@@ -250,7 +305,8 @@ func (s *Store) importInsert(ctx context.Context, tx *txn, fresh []prospectRow, 
 		p := fresh[i]
 		ids[p.EmailNorm] = newIDs[i]
 		return []any{newIDs[i], p.Email, p.EmailNorm, p.EmailHash, p.FirstName, p.LastName, p.Company,
-			p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at}
+			p.Title, p.Phone, p.MetAt, p.Timezone, p.Language, p.Notes, p.Fields, at, at,
+			store.SearchFold(p.FirstName, p.LastName, p.Company)}
 	})
 	if err != nil {
 		return fmt.Errorf("inserting new prospects: %w", err)
@@ -273,6 +329,8 @@ type importUpdate struct {
 	Language  string `json:"language"`
 	Notes     string `json:"notes"`
 	Fields    string `json:"fields"` // JSON object, as text
+	// SearchFold is store.SearchFold of the names and company as merged.
+	SearchFold string `json:"search_fold"`
 }
 
 type importPair struct {

@@ -144,14 +144,14 @@ func expandListQueries(set *template.Template) (map[listShape]listSQL, error) {
 // enrollment: the one still running if any, else the latest. With a
 // Sequence or State filter only prospects with such an enrollment are
 // listed, and that is the one shown. The search is a substring of the
-// address or the company, compared lower-cased (by the database's lower()
-// for the company: ASCII letters only on SQLite). Limit 0 means no limit.
+// address, or of the names and company, case-folded for every letter by
+// Go (store.SearchFold, the search_fold column). Limit 0 means no limit.
 func (s *Store) ProspectList(ctx context.Context, f store.ProspectFilter) ([]store.ProspectListRow, int, error) {
 	// Unprepared: PostgreSQL plans a prepared statement once for any
 	// arguments after five runs, and a generic plan cannot know whether
 	// a filter keeps few prospects or most.
 	db := s.read.DB
-	term := strings.ToLower(f.Search)
+	term := store.FoldTerm(f.Search)
 	shape := listShape{Seq: f.Sequence != "", State: f.State != "", Search: term != ""}
 
 	countUpTo := int64(math.MaxInt64)

@@ -41,7 +41,8 @@ func (s *Store) ProspectUpsert(ctx context.Context, p *store.Prospect) (created 
 				merged := mergeProspect(row, *p)
 				if err := tx.GetContext(ctx, &row, s.q.ProspectUpdate, row.ID, merged.Email,
 					merged.FirstName, merged.LastName, merged.Company, merged.Title, merged.Phone,
-					merged.MetAt, merged.Timezone, merged.Language, merged.Notes, merged.Fields, at); err != nil {
+					merged.MetAt, merged.Timezone, merged.Language, merged.Notes, merged.Fields, at,
+					store.SearchFold(merged.FirstName, merged.LastName, merged.Company)); err != nil {
 					return fmt.Errorf("updating prospect: %w", err)
 				}
 				created = false
@@ -57,7 +58,8 @@ func (s *Store) ProspectUpsert(ctx context.Context, p *store.Prospect) (created 
 			}
 			err = tx.GetContext(ctx, &row, s.q.ProspectInsert, strings.TrimSpace(p.Email), norm,
 				store.EmailHash(norm), p.FirstName, p.LastName, p.Company, p.Title, p.Phone,
-				p.MetAt, p.Timezone, p.Language, p.Notes, encodeFields(p.Fields), at)
+				p.MetAt, p.Timezone, p.Language, p.Notes, encodeFields(p.Fields), at,
+				store.SearchFold(p.FirstName, p.LastName, p.Company))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -89,9 +91,10 @@ func mergeProspect(row prospectRow, in store.Prospect) prospectRow {
 		}
 	}
 	over(&row.Email, strings.TrimSpace(in.Email))
-	over(&row.FirstName, in.FirstName)
-	over(&row.LastName, in.LastName)
-	over(&row.Company, in.Company)
+	// Names never lose their case to a later, sloppier spelling (namecase.go).
+	over(&row.FirstName, betterCased(row.FirstName, in.FirstName))
+	over(&row.LastName, betterCased(row.LastName, in.LastName))
+	over(&row.Company, betterCased(row.Company, in.Company))
 	over(&row.Title, in.Title)
 	over(&row.Phone, in.Phone)
 	over(&row.MetAt, in.MetAt)

@@ -55,7 +55,8 @@ type queries struct {
 	Timeline                   string `query:"timeline"`
 	ImportSuppressed           string `query:"import-suppressed"`
 	ImportKnown                string `query:"import-known"`
-	ImportEnrolled             string `query:"import-enrolled"`
+	ImportKnownNames           string `query:"import-known-names"`
+	EnrollmentFirstContact     string `query:"enrollment-first-contact"`
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`
 	MailboxCursorGet           string `query:"mailbox-cursor-get"`

@@ -41,15 +41,15 @@ SELECT * FROM prospects WHERE {{anyID "id" "$1"}} AND forgotten_at IS NULL
 -- ON CONFLICT: a concurrent insert of the same address won; the caller
 -- then updates that row instead.
 INSERT INTO prospects (email, email_norm, email_hash, first_name, last_name, company,
-    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+    title, phone, met_at, timezone, language, notes, fields, created_at, updated_at, search_fold)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
 ON CONFLICT (email_norm) DO NOTHING
 RETURNING *
 
 -- name: prospect-update
 UPDATE prospects SET email = $2, first_name = $3, last_name = $4, company = $5, title = $6,
     phone = $7, met_at = $8, timezone = $9, language = $10, notes = $11, fields = $12,
-    updated_at = $13
+    updated_at = $13, search_fold = $14
 WHERE id = $1
 RETURNING *
 
@@ -81,7 +81,7 @@ WHERE p.id = d.id AND p.forgotten_at IS NULL
 FROM prospects p WHERE p.forgotten_at IS NULL
 {{- end}}
 {{- if .Search}}
-    AND ({{contains "p.email_norm" (.P "term")}} OR {{contains "lower(p.company)" (.P "term")}})
+    AND ({{contains "p.email_norm" (.P "term")}} OR {{contains "p.search_fold" (.P "term")}})
 {{- end}}
 {{- if and (or .Seq .State) (ne .Driver "enrolled")}}
     AND EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id
@@ -102,7 +102,7 @@ ORDER BY p.email_norm LIMIT {{.P "n"}}
 -- it) but nothing in it names the person any more.
 UPDATE prospects SET email = '', email_norm = 'forgotten:' || id, email_hash = '',
     first_name = '', last_name = '', company = '', title = '', phone = '', met_at = '',
-    timezone = '', language = '', notes = '', fields = '{}', forgotten_at = $2, updated_at = $2
+    timezone = '', language = '', notes = '', fields = '{}', search_fold = '', forgotten_at = $2, updated_at = $2
 WHERE id = $1
 
 -- name: forget-enrollments
@@ -174,6 +174,12 @@ UPDATE enrollments SET state = $2, anchor = $3, paused_at = $4, last_step = $5,
 WHERE id = $1
 RETURNING *
 
+-- name: enrollment-first-contact
+-- A corrected first contact (a re-import, an edit): the transition that
+-- runs it writes the moved anchor and plan right after, in its
+-- transaction.
+UPDATE enrollments SET first_contact = $2 WHERE id = $1
+
 -- name: enrollment-advance
 -- enrollment-update of a write that leaves the state as it is (most
 -- settles of a send). SQLite rewrites the entry of every index holding a
@@ -216,6 +222,8 @@ email = t.email,
     language = CASE WHEN t.language <> '' THEN t.language ELSE prospects.language END,
     notes = CASE WHEN t.notes <> '' THEN t.notes ELSE prospects.notes END,
     fields = {{jsonMerge "prospects.fields" "t.fields"}},
+    -- Folded by Go from the merged names and company (store.SearchFold).
+    search_fold = t.search_fold,
     updated_at = $2
 
 -- name: part:due
@@ -383,7 +391,7 @@ ORDER BY at, id
 -- A batch is folded in Go, then: import-lock makes the import the only
 -- writer of prospects; import-suppressed and import-known look the batch's
 -- addresses up; known prospects are updated (the driver's
--- import-update-prospects) and their enrollments read (import-enrolled);
+-- import-update-prospects) and their enrollments read (enrollments-of-prospects);
 -- new prospects go in with import-load-prospect (their ids taken before
 -- with SQLite's import-prospect-ids, or read back after with import-known:
 -- see importInsert), then every enrollment not there yet with
@@ -396,8 +404,10 @@ SELECT email_hash FROM suppressions WHERE {{anyText "email_hash" "$1"}}
 -- name: import-known
 SELECT id, email_norm FROM prospects WHERE {{anyText "email_norm" "$1"}} AND forgotten_at IS NULL
 
--- name: import-enrolled
-SELECT prospect_id, sequence FROM enrollments WHERE {{anyID "prospect_id" "$1"}}
+-- name: import-known-names
+-- The stored names of known prospects: an update keeps the better-cased
+-- spelling (namecase.go).
+SELECT id, first_name, last_name, company FROM prospects WHERE {{anyID "id" "$1"}}
 
 -- ----------------------------------------------------------- mailbox watching
 

@@ -85,6 +85,7 @@ type prospectRow struct {
 	Language    string `db:"language"`
 	Notes       string `db:"notes"`
 	Fields      string `db:"fields"`
+	SearchFold  string `db:"search_fold"` // store.SearchFold of the names and company
 	ForgottenAt dbTime `db:"forgotten_at"`
 	CreatedAt   dbTime `db:"created_at"`
 	UpdatedAt   dbTime `db:"updated_at"`
