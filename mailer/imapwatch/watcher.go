@@ -31,8 +31,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/mailer"
+	"github.com/drip-email/drip/mailer/inbound"
 )
 
 // Handler decides what a message means and records it. The sequencer
