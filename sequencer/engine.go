@@ -337,6 +337,7 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 	for i, en := range claimed {
 		ids[i] = en.ProspectID
 	}
+	var settled []settleReq
 	prospects, err := e.o.Store.ProspectsByIDs(workCtx, ids)
 	if err != nil {
 		e.releaseIDs(workCtx, claimed)
@@ -350,17 +351,24 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 			// own send row and take it for a crashed one.
 			continue
 		}
-		j, ok := e.decide(workCtx, en, prospects, now)
+		j, ok := e.decide(workCtx, en, prospects, now, &settled)
 		if ok {
 			jobs = append(jobs, j)
 		}
 	}
+	// What the claim settled (waits, completions, steps planned past a
+	// hold) is stored in one transaction here, not one by one behind the
+	// deliveries' outcomes: parking a capped sender's thousands of due
+	// steps costs a handful of commits, and the other senders' outcomes
+	// never queue behind them.
+	e.store(ctx, settled)
 	return jobs, more, nil
 }
 
 // decide applies the rules to one claimed enrollment. It returns a job
-// when a step is to be sent now; everything else is settled here.
-func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[int64]store.Prospect, now time.Time) (*job, bool) {
+// when a step is to be sent now; everything else is settled: added to
+// settled, which the claim stores.
+func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[int64]store.Prospect, now time.Time, settled *[]settleReq) (*job, bool) {
 	seq := e.o.Sequences[en.Sequence]
 	p, havePros := prospects[en.ProspectID]
 	snd := e.o.Senders[en.Sender]
@@ -376,7 +384,7 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		// enrollment and say so, rather than send from someone else.
 		e.log.Error("enrollment's sender is not configured; holding it", "enrollment", en.ID, "sender", en.Sender)
 		base.NextSendAt = ptr(now.Add(time.Hour))
-		e.settleAsync(base, out)
+		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
 	}
 	d := Decide(en, seq.Config, Location(p, seq.Config), now)
@@ -385,12 +393,12 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		base.State = store.StateCompleted
 		base.Events = []store.Event{completedEvent(en, now)}
 		out.State = store.StateCompleted
-		e.settleAsync(base, out)
+		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
 	case Wait:
 		base.NextSendAt = &d.At
 		out.NextSendAt = &d.At
-		e.settleAsync(base, out)
+		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
 	case Idle:
 		e.releaseIDs(ctx, []store.Enrollment{en})
@@ -402,7 +410,7 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		at := PlanFrom(en, seq.Config, Location(p, seq.Config), h.Until)
 		base.NextSendAt = &at
 		out.NextSendAt = &at
-		e.settleAsync(base, out)
+		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
 	}
 	j := &job{e: en, p: p, seq: seq, snd: snd, d: d, msgID: mailer.NewMessageID(snd.domain())}
@@ -471,10 +479,9 @@ func (e *Engine) started(ctx context.Context, batch []*job, errs []error, now ti
 		case errors.Is(errs[i], store.ErrDailyLimit):
 			// R9: the step waits for the first window instant of the
 			// sender's next day.
-			next := nextDay(now, j.snd.Location)
-			e.hold(ctx, store.SenderHold{Sender: j.snd.Config.Name, Reason: store.HoldDailyLimit, Until: next, Since: now,
-				Detail: fmt.Sprintf("daily limit of %d sends used up", j.snd.Config.DailyLimit)})
-			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, Location(j.p, j.seq.Config), next)))
+			v := DecideDelivery(Failure{DailyLimit: true}, 0, e.o.Retry, now)
+			h := e.senderFailed(ctx, j.snd, v.HoldReason, fmt.Errorf("daily limit of %d sends used up", j.snd.Config.DailyLimit), now)
+			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, Location(j.p, j.seq.Config), h.Until)))
 		case errors.Is(errs[i], store.ErrSuppressed):
 			s := e.settleOf(j, nil, nil, store.StateUnsubscribed)
 			s.Reason = "address is suppressed"
@@ -549,7 +556,8 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 	}
 	if e.limiter != nil {
 		if err := e.limiter.Wait(ctx); err != nil {
-			e.retry(ctx, j, err, now)
+			// Shutting down before the send: it waits, uncharged.
+			e.retryAt(j, err, now)
 			return
 		}
 	}
@@ -557,54 +565,54 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 	err = j.snd.Transport.Send(ctx, j.snd.FromEmail, j.p.Email, raw)
 	e.o.Metrics.attempt(time.Since(t0))
 	now = e.o.Clock.Now()
-	switch kind := mailer.Classify(err); kind {
-	case 0:
+	kind := mailer.Classify(err)
+	if kind == 0 {
 		e.senderWorks(j.snd.Config.Name)
 		e.o.Metrics.delivered(j.e.Sequence, now.Sub(j.d.At))
 		j.events = append(j.events, j.event(store.EventSent, now, j.msgID, ""))
 		e.advance(j, store.SendSent, &now, c.ThreadSubject, c.ThreadRefs, now, &j.msgID)
-	case mailer.RecipientRejected:
-		e.o.Metrics.failed(FailurePermanent)
+		return
+	}
+	attempts := 1
+	if kind == mailer.Temporary {
+		// Only a message's own temporary failure counts against its retry
+		// budget; the store counted the attempt when it started.
+		if s, err := e.o.Store.SendGet(ctx, j.e.ID, j.d.Step); err == nil {
+			attempts = s.Attempts
+		}
+	}
+	v := DecideDelivery(Failure{Kind: kind, Err: err}, attempts, e.o.Retry, now)
+	e.o.Metrics.failed(v.Metric)
+	switch v.Verdict {
+	case Bounce:
 		e.finish(j, store.SendBounced, store.StateBounced, err.Error(), nil, now)
-	case mailer.Permanent:
-		e.o.Metrics.failed(FailurePermanent)
+	case FailEnrollment:
 		e.finish(j, store.SendFailed, store.StateFailed, err.Error(), nil, now)
-	case mailer.Ambiguous:
-		e.o.Metrics.failed(FailureUnknown)
+	case Unknown:
 		j.events = append(j.events, j.event(store.EventUnknown, now, j.msgID, err.Error()))
 		e.advance(j, store.SendUnknown, &now, "", "", now, nil)
-	case mailer.SenderFault, mailer.SenderUnreachable, mailer.SenderQuota, mailer.SenderThrottled, mailer.SenderBlocked:
+	case HoldSender:
 		// The mailbox's problem, not the prospect's (R9): hold the
 		// sender; the step waits, and its attempt is taken back.
-		e.o.Metrics.failed(FailureSender)
-		h := e.senderFailed(ctx, j.snd, kind, err, now)
+		h := e.senderFailed(ctx, j.snd, v.HoldReason, err, now)
 		s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: err.Error(), Uncount: true}, nil, store.StateActive)
 		en := j.e
 		en.LastStep = s.LastStep
 		at := PlanFrom(en, j.seq.Config, Location(j.p, j.seq.Config), h.Until)
 		s.NextSendAt = &at
 		e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &at, Err: err})
-	default:
-		e.retry(ctx, j, err, now)
-	}
-}
-
-// retry handles a temporary failure: try again after a backoff, or fail
-// the step (not the enrollment) once the attempts are used up.
-func (e *Engine) retry(ctx context.Context, j *job, cause error, now time.Time) {
-	e.o.Metrics.failed(FailureTransient)
-	attempts := 1
-	if s, err := e.o.Store.SendGet(ctx, j.e.ID, j.d.Step); err == nil {
-		attempts = s.Attempts
-	}
-	if attempts >= e.o.Retry.Max {
-		msg := fmt.Sprintf("gave up after %d attempts: %v", attempts, cause)
+	case GiveUp:
+		msg := fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
 		j.events = append(j.events, j.event(store.EventFailed, now, j.msgID, msg))
 		j.skips = append(j.skips, store.SendUpdate{Step: j.d.Step, Status: store.SendFailed, Error: msg, FinishedAt: &now})
 		e.advance(j, store.SendFailed, j.e.LastSentAt, "", "", now, nil)
-		return
+	case RetryLater:
+		e.retryAt(j, err, v.RetryAt)
 	}
-	next := now.Add(e.o.Retry.delay(attempts))
+}
+
+// retryAt plans another attempt of the step at next.
+func (e *Engine) retryAt(j *job, cause error, next time.Time) {
 	s := e.settleOf(j, &store.SendUpdate{Step: j.d.Step, Status: store.SendRetry, Error: cause.Error()}, &next, store.StateActive)
 	e.settleWait(j, s, Outcome{EnrollmentID: j.e.ID, Sequence: j.e.Sequence, Email: j.p.Email, Step: j.d.Step, Status: store.SendRetry, NextSendAt: &next, Err: cause})
 }
@@ -680,11 +688,6 @@ func (e *Engine) settleOf(j *job, up *store.SendUpdate, next *time.Time, state s
 
 func (j *job) event(kind store.EventKind, at time.Time, msgID, detail string) store.Event {
 	return stepEvent(j.e, j.d.Step, kind, msgID, detail, at)
-}
-
-// settleAsync queues a settle nobody waits for (decisions without a send).
-func (e *Engine) settleAsync(s store.Settle, o Outcome) {
-	e.settles <- settleReq{s: s, o: o}
 }
 
 // settleWait queues the settle of job j and waits until it is stored.

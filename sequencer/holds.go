@@ -2,10 +2,8 @@ package sequencer
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/store"
 )
 
@@ -89,25 +87,23 @@ func (e *Engine) hold(ctx context.Context, h store.SenderHold) {
 const blockedFor = 100 * 365 * 24 * time.Hour
 
 // senderFailed holds the sender of a delivery that failed for the
-// mailbox's sake, not the prospect's (FailKind.SenderHeld):
+// mailbox's sake, not the prospect's, for reason (DecideDelivery):
 //   - unreachable server, provider throttling: backoff from Retry.Base,
 //     doubling with each failed round, up to Retry.MaxDelay;
 //   - daily quota of the provider: until the sender's next day;
 //   - blocked by the provider: until drip sender resume;
-//   - refused login or sender address: Retry.MaxDelay (a revoked OAuth2
-//     grant: the same, as reauth).
-func (e *Engine) senderFailed(ctx context.Context, snd *Sender, kind mailer.FailKind, cause error, now time.Time) store.SenderHold {
+//   - refused login or sender address, revoked grant: Retry.MaxDelay (a
+//     new grant ends a reauth hold at once: drip mailbox connect).
+func (e *Engine) senderFailed(ctx context.Context, snd *Sender, reason string, cause error, now time.Time) store.SenderHold {
 	sender := snd.Config.Name
 	if h, held := e.heldNow(sender, now); held && h.Reason != store.HoldDailyLimit {
 		// The other sends in flight when the first failed: one outage,
 		// one step of backoff.
 		return h
 	}
-	h := store.SenderHold{Sender: sender, Since: now, Detail: cause.Error()}
-	switch {
-	case errors.Is(cause, mailer.ErrReauthNeeded):
-		h.Reason, h.Until = store.HoldReauth, now.Add(e.o.Retry.MaxDelay)
-	case kind == mailer.SenderUnreachable || kind == mailer.SenderThrottled:
+	h := store.SenderHold{Sender: sender, Reason: reason, Since: now, Detail: cause.Error()}
+	switch reason {
+	case store.HoldUnreachable, store.HoldThrottled:
 		e.mu.Lock()
 		e.failing[sender]++
 		n := e.failing[sender]
@@ -116,16 +112,13 @@ func (e *Engine) senderFailed(ctx context.Context, snd *Sender, kind mailer.Fail
 		for i := 1; i < n && d < e.o.Retry.MaxDelay; i++ {
 			d *= 2
 		}
-		h.Reason, h.Until = store.HoldUnreachable, now.Add(min(d, e.o.Retry.MaxDelay))
-		if kind == mailer.SenderThrottled {
-			h.Reason = store.HoldThrottled
-		}
-	case kind == mailer.SenderQuota:
-		h.Reason, h.Until = store.HoldDailyLimit, nextDay(now, snd.Location)
-	case kind == mailer.SenderBlocked:
-		h.Reason, h.Until = store.HoldBreaker, now.Add(blockedFor)
+		h.Until = now.Add(min(d, e.o.Retry.MaxDelay))
+	case store.HoldDailyLimit:
+		h.Until = nextDay(now, snd.Location)
+	case store.HoldBreaker:
+		h.Until = now.Add(blockedFor)
 	default:
-		h.Reason, h.Until = store.HoldAuth, now.Add(e.o.Retry.MaxDelay)
+		h.Until = now.Add(e.o.Retry.MaxDelay)
 	}
 	e.hold(ctx, h)
 	return h
