@@ -120,17 +120,17 @@ func (p *oauthPeer) login(t *testing.T) *imapclient.Client {
 
 // grant connects sender in st as `drip mailbox connect` would and returns
 // the Source serve would build.
-func (p *oauthPeer) grant(t *testing.T, st oauth.Store, sender string) *oauth.Source {
+func (p *oauthPeer) grant(t *testing.T, st store.Store, sender string) *oauth.Source {
 	t.Helper()
 	b, err := oauth.NewBox(testSecretKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	at, rt := p.auth.Issue(p.user)
-	if err := oauth.Save(context.Background(), st, b, sender, &oauth2.Token{AccessToken: at, RefreshToken: rt, Expiry: time.Now().Add(time.Hour)}, time.Now()); err != nil {
+	if err := oauth.Save(context.Background(), daemon.Grants(st), b, sender, &oauth2.Token{AccessToken: at, RefreshToken: rt, Expiry: time.Now().Add(time.Hour)}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	return &oauth.Source{Sender: sender, Store: st, Box: b, Config: &oauth2.Config{ClientID: "drip-test",
+	return &oauth.Source{Sender: sender, Store: daemon.Grants(st), Box: b, Config: &oauth2.Config{ClientID: "drip-test",
 		Endpoint: oauth2.Endpoint{TokenURL: p.auth.TokenURL()}}}
 }
 

@@ -93,7 +93,7 @@ func mailboxConnect(ctx context.Context, g *globals, cfg *configs.Config, s *con
 	if err != nil {
 		return fmt.Errorf("signing in sender %s: %w", s.Name, err)
 	}
-	if err := oauth.Save(ctx, st, b, s.Name, tok, time.Now()); err != nil {
+	if err := oauth.Save(ctx, daemon.Grants(st), b, s.Name, tok, time.Now()); err != nil {
 		return fmt.Errorf("storing the grant of sender %s: %w", s.Name, err)
 	}
 	// A sender held for re-authorisation sends again at once: its hold
@@ -136,7 +136,7 @@ func grantWarnings(ctx context.Context, cfg *configs.Config) []string {
 		if !s.OAuth2Enabled() {
 			continue
 		}
-		state, err := oauth.State(ctx, st, b, s.Name)
+		state, err := oauth.State(ctx, daemon.Grants(st), b, s.Name)
 		if err != nil {
 			continue // no schema yet
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drip-email/drip/cmd/internal/daemon"
 	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer/oauth"
 	"github.com/drip-email/drip/mailer/oauth/oauthtest"
@@ -132,7 +133,7 @@ func (e *oauthEnv) grantState() string {
 	ctx := context.Background()
 	st := testrig.Open(e.t, e.dbURL)
 	b, _ := oauth.NewBox(testSecretKey)
-	state, err := oauth.State(ctx, st, b, "maria")
+	state, err := oauth.State(ctx, daemon.Grants(st), b, "maria")
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -767,7 +767,7 @@ func TestMetricsContractNamesAndHealth(t *testing.T) {
 	// first event of each kind.
 	wantValues := map[string][]string{
 		"drip_send_failures_total":    {"permanent", "sender", "transient", "unknown"},
-		"drip_inbound_messages_total": {"auto_reply", "bounce", "deferred", "delayed", "left", "own", "reply", "unmatched", "unsubscribe"},
+		"drip_inbound_messages_total": {"auto_reply", "bounce", "deferred", "delayed", "flagged", "left", "own", "reply", "unmatched", "unsubscribe"},
 		"drip_messages_sent_total":    {"ops", "slow"},
 		"drip_imap_connected":         {"maria", "piotr"},
 		"drip_sender_daily_used":      {"maria", "piotr"},

@@ -13,14 +13,30 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/drip-email/drip/mailer"
-	"github.com/drip-email/drip/store"
 )
 
-// Store is what grants need of the store.
+// Grant is a sender mailbox's grant as stored: the tokens sealed by a Box.
+type Grant struct {
+	Sealed string
+	// Revoked: the provider refused the refresh token (invalid_grant); the
+	// mailbox must be connected again.
+	Revoked   bool
+	UpdatedAt time.Time
+}
+
+// ErrNoGrant is what a Store returns for a sender never connected.
+var ErrNoGrant = errors.New("no OAuth2 grant stored")
+
+// Store is what grants need of the store; the daemon adapts drip's store
+// to it, so this package depends on no storage.
 type Store interface {
-	OAuthGrantGet(ctx context.Context, sender string) (store.OAuthGrant, error)
-	OAuthGrantSave(ctx context.Context, sender, sealed string, at time.Time) (store.OAuthGrant, error)
-	OAuthGrantUpdate(ctx context.Context, sender string, fn func(store.OAuthGrant) (*store.OAuthGrant, error)) (store.OAuthGrant, error)
+	// GrantGet returns ErrNoGrant when the sender was never connected.
+	GrantGet(ctx context.Context, sender string) (Grant, error)
+	// GrantSave stores a new grant (a connect), whatever was there.
+	GrantSave(ctx context.Context, sender, sealed string, at time.Time) error
+	// GrantUpdate runs fn on the grant under its row lock, so no other
+	// instance refreshes at the same time; a non-nil result is written.
+	GrantUpdate(ctx context.Context, sender string, fn func(cur Grant) (next *Grant, err error)) error
 }
 
 // grant is what is sealed in the store.
@@ -133,8 +149,8 @@ func (s *Source) AccessToken(ctx context.Context) (string, error) {
 	if s.fresh(s.cur) {
 		return s.cur.AccessToken, nil
 	}
-	stored, err := s.Store.OAuthGrantGet(ctx, s.Sender)
-	if errors.Is(err, store.ErrNotFound) {
+	stored, err := s.Store.GrantGet(ctx, s.Sender)
+	if errors.Is(err, ErrNoGrant) {
 		return "", s.reauthErr("the mailbox was never connected")
 	}
 	if err != nil {
@@ -152,7 +168,7 @@ func (s *Source) AccessToken(ctx context.Context) (string, error) {
 		s.setReauth(false)
 		return g.AccessToken, nil
 	}
-	_, err = s.Store.OAuthGrantUpdate(ctx, s.Sender, func(cur store.OAuthGrant) (*store.OAuthGrant, error) {
+	err = s.Store.GrantUpdate(ctx, s.Sender, func(cur Grant) (*Grant, error) {
 		if cur.Revoked {
 			return nil, s.reauthErr("the provider refused the grant")
 		}
@@ -176,7 +192,7 @@ func (s *Source) AccessToken(ctx context.Context) (string, error) {
 		}
 		s.refresh++
 		s.cur = next
-		return &store.OAuthGrant{Sealed: s.seal(next), UpdatedAt: s.now()}, nil
+		return &Grant{Sealed: s.seal(next), UpdatedAt: s.now()}, nil
 	})
 	if err != nil {
 		return "", err
@@ -211,7 +227,7 @@ func fromToken(t *oauth2.Token) grant {
 	return grant{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}
 }
 
-func (s *Source) open(g store.OAuthGrant) (grant, error) {
+func (s *Source) open(g Grant) (grant, error) {
 	return openGrant(s.Box, s.Sender, g.Sealed)
 }
 
@@ -256,7 +272,7 @@ func Save(ctx context.Context, st Store, b *Box, sender string, tok *oauth2.Toke
 	if tok.RefreshToken == "" {
 		return errors.New("the provider gave no refresh token (for Microsoft add the offline_access scope; for Google the consent screen must be shown: revoke drip's access in the account and connect again)")
 	}
-	if _, err := st.OAuthGrantSave(ctx, sender, sealGrant(b, sender, fromToken(tok)), at); err != nil {
+	if err := st.GrantSave(ctx, sender, sealGrant(b, sender, fromToken(tok)), at); err != nil {
 		return err
 	}
 	return nil
@@ -265,9 +281,9 @@ func Save(ctx context.Context, st Store, b *Box, sender string, tok *oauth2.Toke
 // State is a sender's grant as `drip status` and `drip check` show it:
 // "ok", "reauth" (revoked or unreadable: connect again) or "not connected".
 func State(ctx context.Context, st Store, b *Box, sender string) (string, error) {
-	g, err := st.OAuthGrantGet(ctx, sender)
+	g, err := st.GrantGet(ctx, sender)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrNoGrant):
 		return "not connected", nil
 	case err != nil:
 		return "", err

@@ -57,7 +57,7 @@ func connect(t *testing.T, st Store, b *Box, srv *oauthtest.Server, sender strin
 
 func storedRefresh(t *testing.T, st Store, b *Box, sender string) string {
 	t.Helper()
-	g, err := st.OAuthGrantGet(context.Background(), sender)
+	g, err := st.GrantGet(context.Background(), sender)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestBoxSealsPerSender(t *testing.T) {
 func TestRefreshBeforeExpiryRotationAndRevocation(t *testing.T) {
 	srv := authServer(t, oauthtest.Options{})
 	url := testrig.SQLiteURL(t)
-	st := testrig.Open(t, url)
+	st := grants(testrig.Open(t, url))
 	b := box(t)
 	ctx := context.Background()
 	clock := testrig.NewClock(time.Now())
@@ -128,7 +128,7 @@ func TestRefreshBeforeExpiryRotationAndRevocation(t *testing.T) {
 	if !errors.Is(revErr, mailer.ErrReauthNeeded) {
 		t.Fatalf("after revocation: %v", revErr)
 	}
-	if g, _ := st.OAuthGrantGet(ctx, "maria"); !g.Revoked {
+	if g, _ := st.GrantGet(ctx, "maria"); !g.Revoked {
 		t.Fatal("the store does not show the grant revoked")
 	}
 	// Another instance learns it from the store, without spending anything.
@@ -185,7 +185,7 @@ func TestRefreshBeforeExpiryRotationAndRevocation(t *testing.T) {
 func TestTwoInstancesRefreshConcurrently(t *testing.T) {
 	srv := authServer(t, oauthtest.Options{})
 	url := pgtest.NewDatabase(t)
-	st1, st2 := testrig.Open(t, url), testrig.Open(t, url)
+	st1, st2 := grants(testrig.Open(t, url)), grants(testrig.Open(t, url))
 	b := box(t)
 	ctx := context.Background()
 	connect(t, st1, b, srv, "maria")
@@ -219,7 +219,7 @@ func TestTwoInstancesRefreshConcurrently(t *testing.T) {
 		t.Fatalf("stored refresh token is not the one the server accepts (%d live)", len(live))
 	}
 	// What a dump of the table shows: no token.
-	g, err := st1.OAuthGrantGet(ctx, "maria")
+	g, err := st1.GrantGet(ctx, "maria")
 	if err != nil {
 		t.Fatal(err)
 	}

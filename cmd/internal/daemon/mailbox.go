@@ -46,7 +46,7 @@ func TokenSource(cfg *configs.Config, s *configs.Sender, st store.Store, log *sl
 	if err != nil {
 		return nil, err
 	}
-	return &oauth.Source{Sender: s.Name, Config: OAuthConfig(s), Store: st, Box: b,
+	return &oauth.Source{Sender: s.Name, Config: OAuthConfig(s), Store: Grants(st), Box: b,
 		Log: log.With("component", "oauth2"), OnReauth: onReauth}, nil
 }
 
