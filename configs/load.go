@@ -171,6 +171,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		src.problem(ps, "http.public_url", "expected an absolute http(s) URL, e.g. https://drip.example.com, got %q", c.HTTP.PublicURL)
 	}
+	c.validateSecrets(src)
 	if c.Workers < 1 {
 		src.problem(ps, "workers", "must be at least 1, got %d", c.Workers)
 	}

@@ -22,6 +22,8 @@ type Config struct {
 
 	// Sequences are loaded from SequencesDir by Load, keyed by name.
 	Sequences map[string]*Sequence `yaml:"-"`
+
+	exposure []string // see ExposureProblems
 }
 
 // HTTP is the API / metrics / unsubscribe listener.
@@ -30,8 +32,8 @@ type HTTP struct {
 	APIToken  string `yaml:"api_token"`
 	PublicURL string `yaml:"public_url"`
 	// UnsubscribeSecret keys the HMAC of unsubscribe links. Links in emails
-	// already sent stay valid only while it is unchanged. Empty: derived from
-	// APIToken (so rotating the token would break old links; set it).
+	// already sent stay valid only while it is unchanged. Empty: a random
+	// key drip generates on first start and keeps in the store.
 	UnsubscribeSecret string `yaml:"unsubscribe_secret"`
 }
 

@@ -348,6 +348,8 @@ type ProspectListRow struct {
 
 // Store is everything drip keeps. All SQL lives in its implementations.
 type Store interface {
+	Security // security.go
+
 	// Prospects.
 	ProspectUpsert(ctx context.Context, p *Prospect) (created bool, err error)
 	ProspectGet(ctx context.Context, id int64) (Prospect, error)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,21 +40,6 @@ func newLogger(g *globals) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
 	}
 	return nil, usagef("--log-format %q: use text or json", g.logFormat)
-}
-
-// unsubscriber keys unsubscribe links with http.unsubscribe_secret, or,
-// when it is not set, with a key derived from the API token.
-func unsubscriber(cfg *configs.Config) (*mailer.Unsubscriber, error) {
-	secret := cfg.HTTP.UnsubscribeSecret
-	if secret == "" {
-		if cfg.HTTP.APIToken == "" {
-			return nil, errors.New("set http.unsubscribe_secret (or http.api_token) to sign unsubscribe links")
-		}
-		mac := hmac.New(sha256.New, []byte(cfg.HTTP.APIToken))
-		mac.Write([]byte("drip unsubscribe links"))
-		secret = hex.EncodeToString(mac.Sum(nil))
-	}
-	return mailer.NewUnsubscriber(secret)
 }
 
 // unsubscribeURL makes the link for a prospect.

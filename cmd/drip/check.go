@@ -38,6 +38,7 @@ func runCheck(ctx context.Context, g *globals) error {
 	}
 	var warnings []string
 	if cfg != nil {
+		problems = append(problems, cfg.ExposureProblems()...)
 		p, w := templates.Check(cfg)
 		problems = append(problems, p...)
 		warnings = w

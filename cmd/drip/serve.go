@@ -41,6 +41,9 @@ func init() {
 				if err != nil {
 					return err
 				}
+				if err := refuseExposure(cfg); err != nil {
+					return err
+				}
 				log, err := newLogger(g)
 				if err != nil {
 					return err
@@ -90,7 +93,7 @@ func serve(ctx context.Context, g *globals, cfg *configs.Config, log *slog.Logge
 			log.Info("sequence shortened: completed the enrollments past its end", "sequence", name, "steps", s.Config.Steps, "completed", n)
 		}
 	}
-	unsub, err := unsubscriber(cfg)
+	unsub, err := unsubscriber(ctx, cfg, st)
 	if err != nil {
 		return err
 	}

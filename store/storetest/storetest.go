@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"MailboxLease", testMailboxLease},
 		{"ImportBatch", testImportBatch},
 		{"Stats", testStats},
+		{"SecretEnsure", testSecretEnsure},
+		{"SessionRevoke", testSessionRevoke},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

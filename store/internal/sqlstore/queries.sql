@@ -434,3 +434,23 @@ GROUP BY step
 
 -- name: stats-states
 SELECT 0 AS step, state AS what, count(*) AS n FROM enrollments WHERE sequence = $1 GROUP BY state
+
+-- ----------------------------------------------------------------- security
+
+-- name: secret-insert
+-- The first instance to start writes the key; later ones keep it.
+INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO NOTHING
+
+-- name: secret-get
+SELECT value FROM secrets WHERE name = $1
+
+-- name: session-revoke
+INSERT INTO sessions_revoked (id_hash, expires_at) VALUES ($1, $2)
+ON CONFLICT (id_hash) DO NOTHING
+
+-- name: sessions-revoked-expire
+DELETE FROM sessions_revoked WHERE expires_at <= $1
+
+-- name: session-revoked
+SELECT count(*) FROM sessions_revoked WHERE id_hash = $1

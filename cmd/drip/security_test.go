@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/mailer"
+	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/store/storeopen"
+)
+
+// setHTTP rewrites the cliEnv's http line.
+func (e *cliEnv) setHTTP(listen, token, extra string) {
+	e.t.Helper()
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	line := fmt.Sprintf(`http: { listen: %q, api_token: %q, public_url: "https://drip.example.com"%s }`, listen, token, extra)
+	out := regexp.MustCompile(`(?m)^http: .*$`).ReplaceAllLiteralString(string(cfg), line)
+	if out == string(cfg) {
+		e.t.Fatal("cliEnv's http line not found")
+	}
+	e.write("drip.yaml", []byte(out))
+}
+
+// TestWeakTokenRefusedOffLoopback: check lists, and serve refuses with exit
+// status 2 and one line, an empty, placeholder or short token when the API
+// listens beyond this machine; on loopback all three are fine.
+func TestWeakTokenRefusedOffLoopback(t *testing.T) {
+	for _, tok := range []string{"change-me", "", "short-but-not-24-chars"} {
+		t.Run(fmt.Sprintf("token %q", tok), func(t *testing.T) {
+			e := newCLIEnv(t, testrig.SQLiteURL(t))
+			writeBoothTemplates(e)
+			e.setHTTP("0.0.0.0:0", tok, "")
+			_, errOut, code := e.drip("check")
+			if code != 1 || !strings.Contains(errOut, "http.api_token") || !strings.Contains(errOut, "0.0.0.0:0") {
+				t.Fatalf("check: exit %d, stderr %q; want 1 naming http.api_token and the listen address", code, errOut)
+			}
+			_, errOut, code = e.drip("serve")
+			if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "http.api_token") {
+				t.Fatalf("serve: exit %d, stderr %q; want 2 with one line naming http.api_token", code, errOut)
+			}
+			e.setHTTP("127.0.0.1:0", tok, "")
+			if out, errOut, code := e.drip("check"); code != 0 {
+				t.Fatalf("check on loopback: exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	writeBoothTemplates(e)
+	e.setHTTP("0.0.0.0:0", "Zq3vN8r1Lk0pW5sT7yB2mX9cQ4", "")
+	if out, errOut, code := e.drip("check"); code != 0 {
+		t.Fatalf("check with a strong token off loopback: exit %d\n%s%s", code, out, errOut)
+	}
+	e.setHTTP("0.0.0.0:0", "Zq3vN8r1Lk0pW5sT7yB2mX9cQ4", `, unsubscribe_secret: "change-me"`)
+	if _, errOut, code := e.drip("check"); code != 1 || !strings.Contains(errOut, "http.unsubscribe_secret") {
+		t.Fatalf("check with a weak unsubscribe_secret off loopback: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// serveInProcess runs `drip serve` on the cliEnv's config until the test
+// ends and returns its base URL and store.
+func (e *cliEnv) serveInProcess() (string, store.Store) {
+	e.t.Helper()
+	cfg, err := configs.Load(e.config)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	g := &globals{config: e.config, stdout: io.Discard, stderr: io.Discard}
+	go func() {
+		done <- serve(ctx, g, cfg, slog.New(slog.DiscardHandler), serveHooks{ready: func(a string) { addr <- a }})
+	}()
+	e.t.Cleanup(func() { cancel(); <-done })
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		e.t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		e.t.Fatal("serve did not start")
+	}
+	st, _, _, err := storeopen.Open(context.Background(), e.dbURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	return base, st
+}
+
+func postOneClick(t *testing.T, base, token string) int {
+	t.Helper()
+	resp, err := http.Post(base+"/u/"+token, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestUnsubscribeLinksCannotBeComputedFromDefaults is issue 18's first
+// acceptance test: with the shipped config (api_token "change-me", no
+// unsubscribe_secret), every token anybody can compute from it and from
+// public defaults, for prospect ids 1..N, is refused and suppresses
+// nobody; the links drip really sends work.
+func TestUnsubscribeLinksCannotBeComputedFromDefaults(t *testing.T) {
+	const n = 30
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	writeBoothTemplates(e)
+	e.setHTTP("127.0.0.1:0", "change-me", "")
+	var lines []string
+	for i := 1; i <= n; i++ {
+		lines = append(lines, fmt.Sprintf("p%02d@example.com", i))
+	}
+	e.write("list.csv", []byte("email\n"+strings.Join(lines, "\n")+"\n"))
+	e.mustDrip("import", "--sequence", "trade-fair", e.dir+"/list.csv")
+	base, st := e.serveInProcess()
+
+	var guesses []*mailer.Unsubscriber
+	for _, secret := range []string{
+		legacyUnsubscribeSecret("change-me"), "change-me", legacyUnsubscribeSecret(""),
+		"drip unsubscribe links", "unsubscribe", "secret",
+	} {
+		u, err := mailer.NewUnsubscriber(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		guesses = append(guesses, u)
+	}
+	for _, u := range guesses {
+		for id := int64(1); id <= n+5; id++ {
+			if code := postOneClick(t, base, u.Token(id)); code != http.StatusNotFound {
+				t.Fatalf("computed token for prospect %d: status %d, want 404", id, code)
+			}
+		}
+	}
+	ctx := context.Background()
+	for _, email := range lines {
+		if sup, err := st.Suppressed(ctx, email); err != nil || sup {
+			t.Fatalf("%s suppressed by a computed link (%v)", email, err)
+		}
+	}
+
+	// The links drip sends are keyed by the store's random key.
+	key, err := st.SecretEnsure(ctx, unsubscribeSecretName, "not this one")
+	if err != nil || len(key) < 32 {
+		t.Fatalf("store key %q, %v: want a random key of 32+ characters", key, err)
+	}
+	real, _ := mailer.NewUnsubscriber(key)
+	p, err := st.ProspectGetByEmail(ctx, lines[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := postOneClick(t, base, real.Token(p.ID)); code != http.StatusOK {
+		t.Fatalf("a real link: status %d, want 200", code)
+	}
+	if sup, _ := st.Suppressed(ctx, lines[0]); !sup {
+		t.Fatal("a real link did not unsubscribe")
+	}
+}
+
+// TestLinksSentUnderTheDerivedKeyStillWork: links sent before drip kept
+// its own key were keyed by a derivation of the API token; they keep
+// working when that token is strong, and new links use the store's key.
+func TestLinksSentUnderTheDerivedKeyStillWork(t *testing.T) {
+	const strong = "Zq3vN8r1Lk0pW5sT7yB2mX9cQ4"
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	writeBoothTemplates(e)
+	e.setHTTP("127.0.0.1:0", strong, "")
+	e.write("list.csv", []byte("email\nold@example.com\n"))
+	e.mustDrip("import", "--sequence", "trade-fair", e.dir+"/list.csv")
+	base, st := e.serveInProcess()
+	p, err := st.ProspectGetByEmail(context.Background(), "old@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := mailer.NewUnsubscriber(legacyUnsubscribeSecret(strong))
+	if code := postOneClick(t, base, old.Token(p.ID)); code != http.StatusOK {
+		t.Fatalf("a link sent under the derived key: status %d, want 200", code)
+	}
+	if sup, _ := st.Suppressed(context.Background(), "old@example.com"); !sup {
+		t.Fatal("an old link did not unsubscribe")
+	}
+}
