@@ -5,6 +5,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -204,15 +205,25 @@ func badRequest(format string, a ...any) error {
 	return &sequencer.UserError{Kind: sequencer.ErrInvalid, Msg: fmt.Sprintf(format, a...)}
 }
 
+// writeJSON encodes v before it writes the status: a value that does not
+// encode (a time beyond year 9999) answers 500, never a 2xx with an empty
+// or cut body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // Message-IDs keep their <>; nosniff keeps it JSON
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		body.Reset()
+		fmt.Fprintf(&body, "{\n  \"error\": %q\n}\n", "internal error: the answer could not be encoded")
+		slog.Error("api: encoding the answer failed", "err", err)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // Message-IDs keep their <>; nosniff keeps it JSON
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(body.Bytes())
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -349,7 +360,14 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("dry_run=%q: use true or false", v)
 		}
 	}
-	sum, err := s.o.Control.Import(r.Context(), r.Body, sequencer.ImportRequest{
+	// The body is read to its end before a row is stored: a list over the
+	// cap is refused whole (413), never half imported.
+	body, err := spool(r.Body)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	sum, err := s.o.Control.Import(r.Context(), body, sequencer.ImportRequest{
 		Sequence: q.Get("sequence"), Sender: q.Get("sender"), Encoding: encoding,
 		FileName: "body", DryRun: dry,
 	})

@@ -1,6 +1,9 @@
 package configs
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestWeakSecret(t *testing.T) {
 	for _, c := range []struct {
@@ -27,4 +30,16 @@ func TestLoopbackOnly(t *testing.T) {
 			t.Errorf("LoopbackOnly(%q) = %v, want %v", listen, got, want)
 		}
 	}
+}
+
+// TestSpanOverflowRefused: spans whose arithmetic would overflow are
+// refused where they are written, with file and line, instead of silently
+// skipping steps.
+func TestSpanOverflowRefused(t *testing.T) {
+	f := newFixture(t, goodConfig, map[string]string{"fair": strings.Replace(goodSequence, "10d", "2562047h", 1)})
+	wantProblem(t, problems(t, f.file), f.seqFile("fair")+`:3: interval: invalid duration "2562047h": longer than 36525 days`)
+
+	long := strings.Replace(strings.Replace(goodSequence, "10d", "100w", 1), "steps: 3", "steps: 1000", 1)
+	f = newFixture(t, goodConfig, map[string]string{"fair": long})
+	wantProblem(t, problems(t, f.file), f.seqFile("fair")+`:3: interval: 700d × 1000 steps after first_step_after`)
 }

@@ -151,6 +151,11 @@ type Span struct {
 	Dur  time.Duration
 }
 
+// MaxSpanDays bounds every written span (100 years), so that the
+// schedule's arithmetic (a span times a step count, added to a date)
+// cannot overflow a time.Duration, which reaches 292 years.
+const MaxSpanDays = 36525
+
 // ParseSpan parses the written form of a Span.
 func ParseSpan(s string) (Span, error) {
 	in := strings.TrimSpace(s)
@@ -189,6 +194,9 @@ func ParseSpan(s string) (Span, error) {
 	}
 	if sp.Days < 0 || sp.Dur < 0 {
 		return Span{}, fmt.Errorf("invalid duration %q: negative", in)
+	}
+	if sp.Days > MaxSpanDays || sp.Dur > MaxSpanDays*24*time.Hour || sp.Approx() > MaxSpanDays*24*time.Hour {
+		return Span{}, fmt.Errorf("invalid duration %q: longer than %d days (100 years)", in, MaxSpanDays)
 	}
 	return sp, nil
 }

@@ -327,6 +327,10 @@ func (r *Reader) fill(row *Row, rec []string) {
 			row.Reason = fmt.Sprintf("first_contact %s is not a valid date (want YYYY-MM-DD, DD/MM/YYYY or RFC 3339)", quote(firstContact))
 			return
 		}
+		if why := CheckDate(t); why != "" {
+			row.Reason = fmt.Sprintf("first_contact %s: %s", quote(firstContact), why)
+			return
+		}
 		row.FirstContact, row.FirstContactGiven = t, true
 	}
 	if sender == "" {

@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer"
+	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/store/storeopen"
 )
@@ -194,5 +197,69 @@ func TestLinksSentUnderTheDerivedKeyStillWork(t *testing.T) {
 	}
 	if sup, _ := st.Suppressed(context.Background(), "old@example.com"); !sup {
 		t.Fatal("an old link did not unsubscribe")
+	}
+}
+
+// TestCheckEndsOnSignal: a check stuck in slow renders ends as soon as its
+// context does (SIGTERM, Ctrl-C), not after every render's budget.
+func TestCheckEndsOnSignal(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	writeBoothTemplates(e)
+	var fields []string
+	for i := range 400 {
+		fields = append(fields, fmt.Sprintf("f%03d", i))
+	}
+	e.write("sequences/slow.yaml", []byte("name: slow\nsteps: 3\ninterval: 7d\nfirst_step_after: 1d\nfields: ["+strings.Join(fields, ", ")+"]\n"))
+	if err := os.MkdirAll(e.dir+"/templates/slow", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k := 1; k <= 3; k++ {
+		e.write(fmt.Sprintf("templates/slow/%02d.txt", k), []byte("Subject: s\n\nx{{range $.Prospect.Fields}}{{range $.Prospect.Fields}}{{range $.Prospect.Fields}}{{end}}{{end}}{{end}}\n"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	err := runCheck(ctx, &globals{config: e.config, stdout: io.Discard, stderr: io.Discard})
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Fatalf("check ended %s after it started, %s after the signal", el, el-300*time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("an interrupted check succeeded")
+	}
+}
+
+// TestYear9999Refused by `drip enroll` and `drip import`, with the reason.
+func TestYear9999Refused(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	_, errOut, code := e.drip("enroll", "--sequence", "trade-fair", "--email", "far@example.com", "--first-contact", "9999-12-31")
+	if code == 0 || !strings.Contains(errOut, "year 9999 is outside 1900..2200") {
+		t.Fatalf("enroll 9999-12-31: exit %d, stderr %q", code, errOut)
+	}
+	e.write("far.csv", []byte("email,first_contact\nfar@example.com,9999-12-31\nnear@example.com,2026-11-20\n"))
+	out, errOut, code := e.drip("import", "--sequence", "trade-fair", e.dir+"/far.csv")
+	if code != 1 || !strings.Contains(out+errOut, "year 9999 is outside 1900..2200") || !strings.Contains(out, "imported=1") {
+		t.Fatalf("import with a 9999 row: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestServeReloadOfLoopingTemplateThenTerm: a template edited to loop for
+// ever under a running `drip serve` is refused at reload (the previous
+// one stays), and SIGTERM then ends the process promptly, exit 0.
+func TestServeReloadOfLoopingTemplateThenTerm(t *testing.T) {
+	sink := smtptest.New(t, smtptest.Options{})
+	e := newProcEnv(t, sink, procSetup{dbURL: "sqlite:" + t.TempDir() + "/drip.db", workers: 2, steps: 2, interval: "1d"})
+	c := e.serve("looping")
+	looping := filepath.Join(e.dir, "templates", procSequence, "02.txt")
+	if err := os.WriteFile(looping, []byte("Subject: s\n\nx{{range 100000000000}}{{end}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(30*time.Second, "the reload to refuse the looping template", func() (bool, string) {
+		return c.log.contains("do not check"), "no refusal in the log"
+	})
+	if took := e.term(c); took > 5*time.Second {
+		t.Fatalf("SIGTERM after the refused reload took %s", took)
 	}
 }

@@ -1,0 +1,48 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/drip-email/drip/api"
+	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/store"
+)
+
+// TestImportOverTheCapStoresNothing: a chunked list larger than the body
+// cap is refused whole; not one of its rows is stored or enrolled.
+func TestImportOverTheCapStoresNothing(t *testing.T) {
+	r := newRig(t, testrig.SQLiteURL(t), func(o *api.Options) { o.MaxBodyBytes = 4096; o.Config.Engine.ImportBatch = 10 })
+	var rows strings.Builder
+	rows.WriteString("email\n")
+	for i := range 1000 {
+		fmt.Fprintf(&rows, "p%04d@example.com\n", i)
+	}
+	pr, pw := io.Pipe()
+	go func() { _, _ = io.WriteString(pw, rows.String()); pw.Close() }()
+	wantError(t, "chunked import over the limit", r.do("POST", "/api/v1/imports?sequence=trade-fair", "text/csv", pr, "Bearer "+token), 413, "larger than 4096 bytes")
+	_, total, err := r.st.ProspectList(context.Background(), store.ProspectFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 0 {
+		t.Fatalf("%d prospects stored from a refused list, want 0", total)
+	}
+}
+
+// TestFarFutureDateRefused: year 9999 (and anything outside 1900..2200) is
+// a 400 naming the field, not a 201 with an empty body.
+func TestFarFutureDateRefused(t *testing.T) {
+	r := newRig(t, testrig.SQLiteURL(t), nil)
+	for _, d := range []string{"9999-12-31", "1899-12-31", "2201-01-01T00:00:00Z"} {
+		resp := r.api("POST", "/api/v1/enrollments", `{"sequence": "trade-fair", "prospect": {"email": "far@example.com", "first_contact": "`+d+`"}}`)
+		wantError(t, "first_contact "+d, resp, 400, "outside 1900..2200")
+	}
+	resp := r.api("POST", "/api/v1/enrollments", `{"sequence": "trade-fair", "prospect": {"email": "near@example.com", "first_contact": "2200-12-31"}}`)
+	if resp.status != 201 || !strings.Contains(resp.body, `"next_send_at"`) {
+		t.Fatalf("first_contact 2200-12-31: status %d, body %q", resp.status, resp.body)
+	}
+}
