@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/throttle"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
@@ -52,6 +53,8 @@ type server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	token [sha256.Size]byte // of the API token; zero = no token configured
+	// failures throttles failed authentications per client address.
+	failures *throttle.Failures
 }
 
 // New returns the handler of every route of the contract's HTTP API.
@@ -71,7 +74,8 @@ func New(o Options) http.Handler {
 	if o.Ready == nil {
 		o.Ready = o.Store.Ping
 	}
-	s := &server{o: o, log: o.Log, mux: http.NewServeMux()}
+	s := &server{o: o, log: o.Log, mux: http.NewServeMux(),
+		failures: throttle.New(throttle.DefaultBurst, throttle.DefaultEvery, nil)}
 	if tok := o.Config.HTTP.APIToken; tok != "" {
 		s.token = sha256.Sum256([]byte(tok))
 	}
@@ -132,7 +136,18 @@ type apiHandler func(w http.ResponseWriter, r *http.Request) error
 // api checks the bearer token, caps the body and answers errors in JSON.
 func (s *server) api(h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := throttle.ClientAddr(r)
+		if s.failures.Blocked(client) {
+			// Before the token is looked at: a throttled guesser learns nothing.
+			w.Header().Set("Retry-After", strconv.Itoa(int(throttle.DefaultEvery/time.Second)))
+			writeError(w, http.StatusTooManyRequests, "too many failed authentications from your address; wait a few seconds")
+			return
+		}
 		if !s.authorized(r) {
+			if r.Header.Get("Authorization") != "" { // a guess, not a client that sent nothing
+				s.failures.Fail(client)
+				s.log.Warn("api: authentication refused", "client", client, "route", r.Pattern)
+			}
 			challenge := `Bearer realm="drip"`
 			if r.Header.Get("Authorization") != "" {
 				challenge += `, error="invalid_token"`

@@ -14,9 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/throttle"
 )
 
 // Sessions are signed cookies rather than ids in this process's memory:
@@ -59,14 +58,15 @@ type sessions struct {
 	mu      sync.Mutex
 	revoked map[[idLen]byte]time.Time // signed out before expiry -> expiry
 
-	// failures throttles wrong tokens: a guesser gets a handful a second,
-	// a person who mistyped does not notice.
-	failures *rate.Limiter
+	// failures throttles wrong tokens per client address: a guesser gets a
+	// handful, then one every 2 seconds; a person who mistyped does not
+	// notice, and a locked-out guesser locks out nobody else.
+	failures *throttle.Failures
 }
 
 func newSessions(apiToken string, ttl time.Duration, now func() time.Time, secure bool) *sessions {
 	s := &sessions{ttl: ttl, now: now, secure: secure, revoked: map[[idLen]byte]time.Time{},
-		failures: rate.NewLimiter(rate.Limit(5), 20)}
+		failures: throttle.New(throttle.DefaultBurst, throttle.DefaultEvery, now)}
 	if apiToken != "" {
 		mac := hmac.New(sha256.New, []byte(apiToken))
 		mac.Write([]byte("drip web session key v1"))
@@ -235,15 +235,16 @@ func (s *server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := r.PostFormValue("next")
-	if s.auth.failures.Tokens() < 1 {
+	client := throttle.ClientAddr(r)
+	if s.auth.failures.Blocked(client) {
 		// Checked before the token, so that a guesser learns nothing while throttled.
 		s.renderSignin(w, r, http.StatusTooManyRequests,
 			signinData{Next: next, Error: "Too many wrong tokens; wait a few seconds and try again."})
 		return
 	}
 	if !s.auth.tokenOK(r.PostFormValue("token")) {
-		s.auth.failures.Allow()
-		s.log.Warn("web: sign-in refused: wrong token", "remote", r.RemoteAddr)
+		s.auth.failures.Fail(client)
+		s.log.Warn("web: sign-in refused: wrong token", "client", client)
 		s.renderSignin(w, r, http.StatusUnauthorized,
 			signinData{Next: next, Error: "That is not the API token (http.api_token in drip's configuration)."})
 		return
