@@ -46,3 +46,16 @@ func TestFarFutureDateRefused(t *testing.T) {
 		t.Fatalf("first_contact 2200-12-31: status %d, body %q", resp.status, resp.body)
 	}
 }
+
+// TestControlCharactersRefused: ESC (and the rest of C0, DEL, C1) in any
+// field is a 400 naming the field, as CR/LF are.
+func TestControlCharactersRefused(t *testing.T) {
+	r := newRig(t, testrig.SQLiteURL(t), nil)
+	for _, body := range []string{
+		`{"sequence": "trade-fair", "prospect": {"email": "esc@example.com", "first_name": "\u001b[31mAnna"}}`,
+		`{"sequence": "trade-fair", "prospect": {"email": "esc@example.com", "company": "Evil\u009bCorp"}}`,
+		`{"sequence": "trade-fair", "prospect": {"email": "esc@example.com", "fields": {"booth": "B\u0007"}}}`,
+	} {
+		wantError(t, body, r.api("POST", "/api/v1/enrollments", body), 400, "control character")
+	}
+}

@@ -20,3 +20,29 @@ func CheckDate(t time.Time) string {
 	}
 	return ""
 }
+
+// hasControl reports a control character other than tab, CR and LF (those
+// have their own rules): ESC and the rest of C0, DEL, and C1. Stored, they
+// would reach a terminal (drip status) or a log raw; an ESC sequence can
+// rewrite what an operator sees.
+func hasControl(v string) bool {
+	for _, r := range v {
+		if isControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func isControl(r rune) bool {
+	return (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f)
+}
+
+func controlReason(key, v string) string {
+	for _, r := range v {
+		if isControl(r) {
+			return fmt.Sprintf("control character U+%04X in field %s", r, key)
+		}
+	}
+	return ""
+}

@@ -263,3 +263,50 @@ func TestServeReloadOfLoopingTemplateThenTerm(t *testing.T) {
 		t.Fatalf("SIGTERM after the refused reload took %s", took)
 	}
 }
+
+// TestStatusStripsControlCharacters: data stored with escape sequences (by
+// an older drip, or another door) never reaches the terminal raw.
+func TestStatusStripsControlCharacters(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	e.mustDrip("enroll", "--sequence", "trade-fair", "--email", "esc@example.com", "--first-name", "Anna")
+	st, _, _, err := storeopen.Open(context.Background(), e.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := st.ProspectGetByEmail(context.Background(), "esc@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.FirstName, p.Company = "\x1b]0;pwned\x07Anna\x1b[2J", "Evil\u202eCorp\x9b31m"
+	if _, err := st.ProspectUpsert(context.Background(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EventAdd(context.Background(), store.Event{ProspectID: p.ID, Kind: store.EventReply, Detail: "hi\x1b[31m red\r fake line", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustDrip("status", "esc@example.com") + e.mustDrip("status")
+	for _, bad := range []string{"\x1b", "\x07", "\r", "\u202e", "\x9b"} {
+		if strings.Contains(out, bad) {
+			t.Fatalf("drip status printed %q raw:\n%q", bad, out)
+		}
+	}
+	if !strings.Contains(out, "Anna") {
+		t.Fatalf("the name is gone altogether:\n%s", out)
+	}
+}
+
+// TestControlCharactersRefusedAtTheDoor: drip enroll and drip import
+// refuse ESC like CR/LF.
+func TestControlCharactersRefusedAtTheDoor(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	_, errOut, code := e.drip("enroll", "--sequence", "trade-fair", "--email", "esc@example.com", "--first-name", "\x1b[31mAnna")
+	if code == 0 || !strings.Contains(errOut, "control character U+001B") {
+		t.Fatalf("enroll with ESC in a name: exit %d, stderr %q", code, errOut)
+	}
+	e.write("esc.csv", []byte("email,company\nesc@example.com,\"Evil\x1b[2JCorp\"\nok@example.com,Fine\n"))
+	out, errOut, code := e.drip("import", "--sequence", "trade-fair", e.dir+"/esc.csv")
+	if code != 1 || !strings.Contains(errOut, "control character U+001B in field company") || !strings.Contains(out, "imported=1") {
+		t.Fatalf("import with ESC in a cell: exit %d\n%s%s", code, out, errOut)
+	}
+}

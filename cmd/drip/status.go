@@ -34,14 +34,14 @@ func init() {
 					if err != nil {
 						return err
 					}
-					printProspect(g.stdout, v)
+					printProspect(termSafe{g.stdout}, v)
 					return nil
 				}
 				all, err := c.StatsAll(ctx)
 				if err != nil {
 					return err
 				}
-				printStats(g.stdout, all)
+				printStats(termSafe{g.stdout}, all)
 				return nil
 			}
 		},
