@@ -1,21 +1,24 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/internal/throttle"
+	"github.com/drip-email/drip/store"
 )
 
 // Sessions are signed cookies rather than ids in this process's memory:
@@ -26,10 +29,11 @@ import (
 // from the API token: rotating the token signs everybody out, which is
 // what rotating a leaked token should do.
 //
-// Signing out deletes the cookie and remembers the session id as revoked
-// until it would have expired, on this instance (a copy of the cookie
-// replayed to another instance stays valid until its expiry; the expiry
-// bounds that).
+// Signing out deletes the cookie and records the session (a hash of its
+// id) as revoked in the store until it would have expired: a copy of the
+// cookie replayed later, after a restart or to another instance, is
+// refused. Every signed-in request reads that record (one primary-key
+// lookup); a store that cannot answer signs nobody in.
 //
 // CSRF tokens are the HMAC of the session id under the same key: bound to
 // the session, nothing to store, and one session's token is worthless in
@@ -55,8 +59,8 @@ type sessions struct {
 	now    func() time.Time
 	secure bool
 
-	mu      sync.Mutex
-	revoked map[[idLen]byte]time.Time // signed out before expiry -> expiry
+	revoked store.Security // sessions signed out before their expiry
+	log     *slog.Logger
 
 	// failures throttles wrong tokens per client address: a guesser gets a
 	// handful, then one every 2 seconds; a person who mistyped does not
@@ -64,8 +68,8 @@ type sessions struct {
 	failures *throttle.Failures
 }
 
-func newSessions(apiToken string, ttl time.Duration, now func() time.Time, secure bool) *sessions {
-	s := &sessions{ttl: ttl, now: now, secure: secure, revoked: map[[idLen]byte]time.Time{},
+func newSessions(apiToken string, ttl time.Duration, now func() time.Time, secure bool, revoked store.Security, log *slog.Logger) *sessions {
+	s := &sessions{ttl: ttl, now: now, secure: secure, revoked: revoked, log: log,
 		failures: throttle.New(throttle.DefaultBurst, throttle.DefaultEvery, now)}
 	if apiToken != "" {
 		mac := hmac.New(sha256.New, []byte(apiToken))
@@ -163,9 +167,11 @@ func (s *sessions) fromRequest(r *http.Request) (*session, bool) {
 	if !s.now().Before(ss.expires) {
 		return nil, false
 	}
-	s.mu.Lock()
-	_, revoked := s.revoked[ss.id]
-	s.mu.Unlock()
+	revoked, err := s.revoked.SessionRevoked(r.Context(), idHash(ss.id))
+	if err != nil {
+		s.log.Error("web: reading revoked sessions failed; treating the session as signed out", "err", err)
+		return nil, false
+	}
 	if revoked {
 		return nil, false
 	}
@@ -178,17 +184,17 @@ func (s *sessions) checkCSRF(ss *session, got string) bool {
 	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.csrf)) == 1
 }
 
-// revoke forgets a session on this instance until it would have expired.
-func (s *sessions) revoke(ss *session) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, exp := range s.revoked {
-		if !now.Before(exp) {
-			delete(s.revoked, id) // expired anyway: its cookie is refused by date
-		}
-	}
-	s.revoked[ss.id] = ss.expires
+// revoke records the session as signed out, for every instance, until it
+// would have expired.
+func (s *sessions) revoke(ctx context.Context, ss *session) error {
+	return s.revoked.SessionRevoke(ctx, idHash(ss.id), ss.expires, s.now())
+}
+
+// idHash is how the store knows a session: a hash of its id, so that the
+// table of revoked sessions holds nothing that signs anybody in.
+func idHash(id [idLen]byte) string {
+	sum := sha256.Sum256(id[:])
+	return hex.EncodeToString(sum[:])
 }
 
 // signinData is the sign-in page.
@@ -258,7 +264,9 @@ func (s *server) signin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) signout(w http.ResponseWriter, r *http.Request, ss *session) error {
-	s.auth.revoke(ss)
+	if err := s.auth.revoke(r.Context(), ss); err != nil {
+		return fmt.Errorf("signing out: %w", err)
+	}
 	http.SetCookie(w, s.auth.clearCookie(r))
 	http.Redirect(w, r, Prefix+"/signin?signedout=1", http.StatusSeeOther)
 	return nil
