@@ -182,6 +182,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 	envNames := map[string]string{}
 	for i := range c.Senders {
 		c.Senders[i].validate(fmt.Sprintf("senders[%d]", i), src, ps)
+		c.validatePlaintextAuth(i, src, ps)
 		name := c.Senders[i].Name
 		p := fmt.Sprintf("senders[%d].name", i)
 		if j, dup := names[name]; dup && name != "" {

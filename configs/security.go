@@ -38,11 +38,7 @@ func LoopbackOnly(listen string) bool {
 	if err != nil || host == "" {
 		return false
 	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	return loopbackHost(host)
 }
 
 // validateSecrets records, for `drip check` and `drip serve` only (see
@@ -72,3 +68,30 @@ func (c *Config) validateSecrets(src *source) {
 // machines reach: `drip check` lists them and `drip serve` refuses to
 // start with them.
 func (c *Config) ExposureProblems() []string { return c.exposure }
+
+// validatePlaintextAuth refuses a sender that would send its password in
+// clear (AUTH or LOGIN with tls: none) to a server off this machine,
+// unless allow_plaintext_auth says that is meant.
+func (c *Config) validatePlaintextAuth(i int, src *source, ps *Problems) {
+	s := &c.Senders[i]
+	if c.AllowPlaintextAuth || s.AllowPlaintextAuth {
+		return
+	}
+	p := fmt.Sprintf("senders[%d]", i)
+	const fix = "use tls: starttls or tls, or set allow_plaintext_auth: true (for this sender, or at the top level) on a network you trust"
+	if s.SMTP.TLS == "none" && s.SMTP.Username != "" && !loopbackHost(s.SMTP.Host) {
+		src.problem(ps, p+".smtp.tls", "none with a username: the password would cross the network to %s in clear; %s", s.SMTP.Host, fix)
+	}
+	if m := s.IMAP; m != nil && m.TLS == "none" && m.Username != "" && !loopbackHost(m.Host) {
+		src.problem(ps, p+".imap.tls", "none with a username: the password would cross the network to %s in clear; %s", m.Host, fix)
+	}
+}
+
+// loopbackHost reports a host name or address of this machine itself.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

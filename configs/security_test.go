@@ -43,3 +43,23 @@ func TestSpanOverflowRefused(t *testing.T) {
 	f = newFixture(t, goodConfig, map[string]string{"fair": long})
 	wantProblem(t, problems(t, f.file), f.seqFile("fair")+`:3: interval: 700d × 1000 steps after first_step_after`)
 }
+
+// TestPlaintextAuthOffLoopbackRefused: a username with tls: none to a
+// server off this machine is refused, naming the key and line, unless
+// allow_plaintext_auth says so (per sender or for all).
+func TestPlaintextAuthOffLoopbackRefused(t *testing.T) {
+	cfg := strings.Replace(goodConfig, "tls: tls, username", "tls: none, username", 1)
+	f := newFixture(t, cfg, map[string]string{"fair": goodSequence})
+	wantProblem(t, problems(t, f.file), f.file+":12: senders[0].smtp.tls: none with a username: the password would cross the network to smtp.example.com in clear")
+
+	allowed := strings.Replace(cfg, "senders:\n", "allow_plaintext_auth: true\nsenders:\n", 1)
+	f = newFixture(t, allowed, map[string]string{"fair": goodSequence})
+	if got := problems(t, f.file); len(got) != 0 {
+		t.Fatalf("allow_plaintext_auth: true, still: %q", got)
+	}
+	local := strings.Replace(cfg, "host: smtp.example.com", "host: 127.0.0.1", 1)
+	f = newFixture(t, local, map[string]string{"fair": goodSequence})
+	if got := problems(t, f.file); len(got) != 0 {
+		t.Fatalf("plain AUTH to loopback refused: %q", got)
+	}
+}

@@ -19,6 +19,10 @@ type Config struct {
 	TemplatesDir string   `yaml:"templates_dir"`
 	Senders      []Sender `yaml:"senders"`
 	Engine       Engine   `yaml:"engine"`
+	// AllowPlaintextAuth lets every sender log in to its SMTP or IMAP
+	// server without TLS (tls: none) off loopback: the password crosses
+	// the network in clear. For a trusted network only.
+	AllowPlaintextAuth bool `yaml:"allow_plaintext_auth"`
 
 	// Sequences are loaded from SequencesDir by Load, keyed by name.
 	Sequences map[string]*Sequence `yaml:"-"`
@@ -46,6 +50,8 @@ type Sender struct {
 	Timezone string `yaml:"timezone"`
 	SMTP     SMTP   `yaml:"smtp"`
 	IMAP     *IMAP  `yaml:"imap"` // nil: replies are not watched for this sender
+	// AllowPlaintextAuth is Config.AllowPlaintextAuth for this sender only.
+	AllowPlaintextAuth bool `yaml:"allow_plaintext_auth"`
 }
 
 // SMTP is an outbound server.
