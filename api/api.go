@@ -86,6 +86,7 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsubscribe", s.api(s.unsubscribe))
+	s.mux.Handle("POST /api/v1/prospects/{email}/unsuppress", s.api(s.unsuppress))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -59,3 +59,32 @@ func TestControlCharactersRefused(t *testing.T) {
 		wantError(t, body, r.api("POST", "/api/v1/enrollments", body), 400, "control character")
 	}
 }
+
+// TestUnsuppress: a wrong unsubscribe is lifted with a reason; the
+// enrollment comes back paused, the timeline says why, and resume sends
+// again.
+func TestUnsuppress(t *testing.T) {
+	r := newRig(t, testrig.SQLiteURL(t), nil)
+	const email = "wrongly@example.com"
+	if resp := r.api("POST", "/api/v1/enrollments", `{"sequence": "trade-fair", "prospect": {"email": "`+email+`"}}`); resp.status != 201 {
+		t.Fatalf("enrol: %d %s", resp.status, resp.body)
+	}
+	wantError(t, "not suppressed", r.api("POST", "/api/v1/prospects/"+email+"/unsuppress", `{"reason": "x"}`), 404, "not suppressed")
+	if resp := r.api("POST", "/api/v1/prospects/"+email+"/unsubscribe", ""); resp.status != 200 {
+		t.Fatalf("unsubscribe: %d %s", resp.status, resp.body)
+	}
+	wantError(t, "no reason", r.api("POST", "/api/v1/prospects/"+email+"/unsuppress", `{}`), 400, "reason is required")
+	resp := r.api("POST", "/api/v1/prospects/"+email+"/unsuppress", `{"reason": "clicked by a link scanner"}`)
+	if resp.status != 200 {
+		t.Fatalf("unsuppress: %d %s", resp.status, resp.body)
+	}
+	v := resp.json(t)
+	if v["prospect"].(map[string]any)["suppressed"] != false || enrollment(t, v)["state"] != "paused" ||
+		!strings.Contains(timeline(v), "unsuppressed") || !strings.Contains(resp.body, "clicked by a link scanner") {
+		t.Fatalf("after unsuppress: %s", resp.body)
+	}
+	resp = r.api("POST", "/api/v1/prospects/"+email+"/resume", "")
+	if resp.status != 200 || enrollment(t, resp.json(t))["state"] != "active" || enrollment(t, resp.json(t))["next_send_at"] == nil {
+		t.Fatalf("resume after unsuppress: %d %s", resp.status, resp.body)
+	}
+}

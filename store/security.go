@@ -17,4 +17,6 @@ type Security interface {
 	SessionRevoke(ctx context.Context, idHash string, expires, now time.Time) error
 	// SessionRevoked reports whether the session was signed out.
 	SessionRevoked(ctx context.Context, idHash string) (bool, error)
+
+	Unsuppressor // unsuppress.go
 }

@@ -310,3 +310,26 @@ func TestControlCharactersRefusedAtTheDoor(t *testing.T) {
 		t.Fatalf("import with ESC in a cell: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestUnsuppressCommand: a reason is required; the suppression is lifted
+// and the enrollment comes back paused, the timeline says why.
+func TestUnsuppressCommand(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	e.mustDrip("enroll", "--sequence", "trade-fair", "--email", "w@example.com")
+	e.mustDrip("unsubscribe", "w@example.com")
+	if _, errOut, code := e.drip("unsuppress", "w@example.com"); code != 2 || !strings.Contains(errOut, "--reason is required") {
+		t.Fatalf("without --reason: exit %d, %q", code, errOut)
+	}
+	out := e.mustDrip("unsuppress", "w@example.com", "--reason", "forged bounce")
+	if !strings.Contains(out, "1 enrollment(s) paused") {
+		t.Fatalf("unsuppress output %q", out)
+	}
+	status := e.mustDrip("status", "w@example.com")
+	if !strings.Contains(status, "unsuppressed") || !strings.Contains(status, "forged bounce") || !strings.Contains(status, "paused") {
+		t.Fatalf("status after unsuppress:\n%s", status)
+	}
+	e.mustDrip("resume", "w@example.com")
+	if _, errOut, code := e.drip("unsuppress", "w@example.com", "--reason", "again"); code != 1 || !strings.Contains(errOut, "is not suppressed") {
+		t.Fatalf("unsuppress of an address not suppressed: exit %d, %q", code, errOut)
+	}
+}

@@ -62,3 +62,48 @@ func testSessionRevoke(t *testing.T, s store.Store) {
 		t.Fatal("revoked session b is not revoked")
 	}
 }
+
+// testUnsuppress: lifting a suppression makes the address sendable again
+// and reopens, paused, the enrollments it ended, with the reason in the
+// timeline; a forgotten address stays suppressed.
+func testUnsuppress(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	e := enrolled(t, s, "wrongly@example.com", "fair", ptr(t0))
+	noErr(t, s.SuppressionAdd(ctx, "Wrongly@example.com", "forged bounce", store.StateBounced, store.EventBounce, t0))
+	if !must(s.Suppressed(ctx, "wrongly@example.com"))(t) {
+		t.Fatal("not suppressed")
+	}
+	later := t0.Add(48 * time.Hour)
+	reopened := must(s.SuppressionRemove(ctx, store.Unsuppress{Email: "WRONGLY@example.com", Reason: "bounce was forged", At: later}))(t)
+	if len(reopened) != 1 || reopened[0].ID != e.ID || reopened[0].State != store.StatePaused || reopened[0].PausedAt == nil || reopened[0].PausedAt.After(later) {
+		t.Fatalf("reopened = %+v; want enrollment %d paused since it ended", reopened, e.ID)
+	}
+	if must(s.Suppressed(ctx, "wrongly@example.com"))(t) {
+		t.Fatal("still suppressed after SuppressionRemove")
+	}
+	var found bool
+	for _, ev := range must(s.Timeline(ctx, e.ProspectID))(t) {
+		if ev.Kind == store.EventUnsuppressed && ev.Detail == "bounce was forged" && ev.EnrollmentID == e.ID {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no unsuppressed event with the reason in the timeline")
+	}
+	_, err := s.SuppressionRemove(ctx, store.Unsuppress{Email: "wrongly@example.com", Reason: "again", At: later})
+	wantErr(t, err, store.ErrNotFound)
+
+	// An address that never was a prospect.
+	noErr(t, s.SuppressionAdd(ctx, "stranger@example.com", "asked", "", "", t0))
+	if got := must(s.SuppressionRemove(ctx, store.Unsuppress{Email: "stranger@example.com", Reason: "typo", At: later}))(t); len(got) != 0 {
+		t.Fatalf("reopened %d enrollments of a non-prospect", len(got))
+	}
+	// A forgotten address stays suppressed.
+	prospect(t, s, "erased@example.com")
+	noErr(t, s.ProspectForget(ctx, "erased@example.com", t0))
+	_, err = s.SuppressionRemove(ctx, store.Unsuppress{Email: "erased@example.com", Reason: "oops", At: later})
+	wantErr(t, err, store.ErrConflict)
+	if !must(s.Suppressed(ctx, "erased@example.com"))(t) {
+		t.Fatal("a forgotten address was unsuppressed")
+	}
+}

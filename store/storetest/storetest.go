@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Stats", testStats},
 		{"SecretEnsure", testSecretEnsure},
 		{"SessionRevoke", testSessionRevoke},
+		{"Unsuppress", testUnsuppress},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,9 +72,12 @@ type queries struct {
 	SessionRevoke         string `query:"session-revoke"`
 	SessionsRevokedExpire string `query:"sessions-revoked-expire"`
 	SessionRevoked        string `query:"session-revoked"`
-	EnrollmentClaim       string `query:"enrollment-claim"`
-	ImportLoadProspect    string `query:"import-load-prospect"`
-	ImportLoadEnrollment  string `query:"import-load-enrollment"`
+	// unsuppress.go
+	SuppressionLock      string `query:"suppression-lock"`
+	SuppressionDelete    string `query:"suppression-delete"`
+	EnrollmentClaim      string `query:"enrollment-claim"`
+	ImportLoadProspect   string `query:"import-load-prospect"`
+	ImportLoadEnrollment string `query:"import-load-enrollment"`
 	// Only where Dialect.RowsAsJSON.
 	SettleWrite     string `query:"settle-write" optional:"true"`
 	SendsBeginBatch string `query:"sends-begin-batch" optional:"true"`

@@ -454,3 +454,9 @@ DELETE FROM sessions_revoked WHERE expires_at <= $1
 
 -- name: session-revoked
 SELECT count(*) FROM sessions_revoked WHERE id_hash = $1
+
+-- name: suppression-lock
+SELECT reason FROM suppressions WHERE email_hash = $1 {{forUpdate}}
+
+-- name: suppression-delete
+DELETE FROM suppressions WHERE email_hash = $1
