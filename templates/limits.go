@@ -15,17 +15,18 @@ import (
 // must not send a 50 MB email: it fails the step's check instead.
 const (
 	// MaxTemplateBytes is the largest template file loaded.
-	MaxTemplateBytes = 256 << 10
-	// MaxRenderBytes is the most one part of a message (subject, text or
-	// HTML) may render to.
-	MaxRenderBytes = 2 << 20
+	MaxTemplateBytes = 10 << 20
+	// MaxRenderBytes is the most a message's parts (subject, text and HTML
+	// together) may render to: 10 MiB, what many providers accept in one
+	// message, before MIME encoding.
+	MaxRenderBytes = 10 << 20
 	// RenderBudget is how long one step's render may take.
 	RenderBudget = 2 * time.Second
 )
 
 // errRenderTooLarge and errRenderTooSlow are what a capped render fails with.
 var (
-	errRenderTooLarge = fmt.Errorf("renders to more than %d bytes (%d MiB): too large to send", MaxRenderBytes, MaxRenderBytes>>20)
+	errRenderTooLarge = fmt.Errorf("renders to more than %d MiB with the other parts of the message: too large to send", MaxRenderBytes>>20)
 	errRenderTooSlow  = fmt.Errorf("takes longer than %s to render", RenderBudget)
 )
 
@@ -33,11 +34,12 @@ var (
 // first write error) past MaxRenderBytes or the deadline.
 type budgetWriter struct {
 	b        strings.Builder
+	limit    int // bytes
 	deadline time.Time
 }
 
 func (w *budgetWriter) Write(p []byte) (int, error) {
-	if w.b.Len()+len(p) > MaxRenderBytes {
+	if w.b.Len()+len(p) > w.limit {
 		return 0, errRenderTooLarge
 	}
 	if time.Now().After(w.deadline) {
@@ -51,11 +53,14 @@ func (w *budgetWriter) Write(p []byte) (int, error) {
 // caller (a send, a reload, `drip check`, shutdown) never waits on it. The
 // linter refuses the loops that could run that long, so this is the
 // backstop, not the rule.
-func runBudgeted(exec func(w *budgetWriter) error) (string, error) {
-	w := &budgetWriter{deadline: time.Now().Add(RenderBudget)}
+//
+// limit is what is left of MaxRenderBytes for this part; deadline is the
+// end of the whole message's RenderBudget.
+func runBudgeted(limit int, deadline time.Time, exec func(w *budgetWriter) error) (string, error) {
+	w := &budgetWriter{limit: limit, deadline: deadline}
 	done := make(chan error, 1)
 	go func() { done <- exec(w) }()
-	t := time.NewTimer(RenderBudget + 100*time.Millisecond)
+	t := time.NewTimer(time.Until(deadline) + 100*time.Millisecond)
 	defer t.Stop()
 	select {
 	case err := <-done:

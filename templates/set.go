@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	texttemplate "text/template"
+	"time"
 	"unicode"
 
 	"github.com/drip-email/drip/configs"
@@ -250,7 +251,8 @@ func (s *Set) Render(step int, d Data) (Rendered, error) {
 	}
 	d.Step, d.Steps = step, len(s.steps)
 	var r Rendered
-	subject, err := runBudgeted(func(w *budgetWriter) error { return st.subject.Execute(w, d) })
+	deadline := time.Now().Add(RenderBudget)
+	subject, err := runBudgeted(MaxRenderBytes, deadline, func(w *budgetWriter) error { return st.subject.Execute(w, d) })
 	if err != nil {
 		return Rendered{}, locateRender(err, st.file, 0)
 	}
@@ -258,7 +260,7 @@ func (s *Set) Render(step int, d Data) (Rendered, error) {
 	if r.Subject == "" {
 		return Rendered{}, &Error{File: st.file, Line: 1, Msg: "the subject renders empty"}
 	}
-	text, err := runBudgeted(func(w *budgetWriter) error { return st.body.Execute(w, d) })
+	text, err := runBudgeted(MaxRenderBytes-len(subject), deadline, func(w *budgetWriter) error { return st.body.Execute(w, d) })
 	if err != nil {
 		return Rendered{}, locateRender(err, st.file, bodyOffset)
 	}
@@ -267,7 +269,7 @@ func (s *Set) Render(step int, d Data) (Rendered, error) {
 		return Rendered{}, &Error{File: st.file, Line: bodyOffset + 1, Msg: "the body renders empty"}
 	}
 	if st.html != nil {
-		html, err := runBudgeted(func(w *budgetWriter) error { return st.html.Execute(w, d) })
+		html, err := runBudgeted(MaxRenderBytes-len(subject)-len(text), deadline, func(w *budgetWriter) error { return st.html.Execute(w, d) })
 		if err != nil {
 			return Rendered{}, locateRender(err, st.htmlFile, 0)
 		}
