@@ -19,4 +19,5 @@ type Security interface {
 	SessionRevoked(ctx context.Context, idHash string) (bool, error)
 
 	Unsuppressor // unsuppress.go
+	Users        // users.go
 }

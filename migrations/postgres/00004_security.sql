@@ -7,6 +7,11 @@
 -- hash of their id, until that expiry: sign-out holds across restarts and
 -- on every instance.
 
+-- users: web UI accounts (drip user add): a rep sees and acts on the
+-- prospects of its senders (a JSON list), ops on everything. Passwords are
+-- bcrypt hashes; updated_at moves with every password change, and sessions
+-- signed in before it end.
+
 -- +goose Up
 CREATE TABLE secrets (
     name       text PRIMARY KEY,
@@ -19,6 +24,16 @@ CREATE TABLE sessions_revoked (
     expires_at timestamptz NOT NULL
 );
 
+CREATE TABLE users (
+    name          text PRIMARY KEY,
+    password_hash text NOT NULL,
+    role          text NOT NULL CHECK (role IN ('rep', 'ops')),
+    senders       text NOT NULL DEFAULT '[]',
+    created_at    timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL
+);
+
 -- +goose Down
+DROP TABLE users;
 DROP TABLE sessions_revoked;
 DROP TABLE secrets;

@@ -107,3 +107,23 @@ func testUnsuppress(t *testing.T, s store.Store) {
 		t.Fatal("a forgotten address was unsuppressed")
 	}
 }
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	u := store.User{Name: "giulia", PasswordHash: "$2a$12$hash", Role: store.RoleRep, Senders: []string{"maria", "piotr"}, CreatedAt: t0}
+	noErr(t, s.UserCreate(ctx, u))
+	wantErr(t, s.UserCreate(ctx, u), store.ErrConflict)
+	got := must(s.UserGet(ctx, "giulia"))(t)
+	if got.Role != store.RoleRep || len(got.Senders) != 2 || got.Senders[1] != "piotr" || got.PasswordHash != u.PasswordHash || !got.UpdatedAt.Equal(t0) {
+		t.Fatalf("user = %+v", got)
+	}
+	noErr(t, s.UserSetPassword(ctx, "giulia", "$2a$12$other", t0.Add(time.Hour)))
+	if got := must(s.UserGet(ctx, "giulia"))(t); got.PasswordHash != "$2a$12$other" || !got.UpdatedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after a password change: %+v", got)
+	}
+	wantErr(t, s.UserSetPassword(ctx, "nobody", "x", t0), store.ErrNotFound)
+	noErr(t, s.UserDelete(ctx, "giulia"))
+	wantErr(t, s.UserDelete(ctx, "giulia"), store.ErrNotFound)
+	_, err := s.UserGet(ctx, "giulia")
+	wantErr(t, err, store.ErrNotFound)
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"SecretEnsure", testSecretEnsure},
 		{"SessionRevoke", testSessionRevoke},
 		{"Unsuppress", testUnsuppress},
+		{"Users", testUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

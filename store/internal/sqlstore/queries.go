@@ -73,8 +73,13 @@ type queries struct {
 	SessionsRevokedExpire string `query:"sessions-revoked-expire"`
 	SessionRevoked        string `query:"session-revoked"`
 	// unsuppress.go
-	SuppressionLock      string `query:"suppression-lock"`
-	SuppressionDelete    string `query:"suppression-delete"`
+	SuppressionLock   string `query:"suppression-lock"`
+	SuppressionDelete string `query:"suppression-delete"`
+	// users.go
+	UserInsert           string `query:"user-insert"`
+	UserGet              string `query:"user-get"`
+	UserSetPassword      string `query:"user-set-password"`
+	UserDelete           string `query:"user-delete"`
 	EnrollmentClaim      string `query:"enrollment-claim"`
 	ImportLoadProspect   string `query:"import-load-prospect"`
 	ImportLoadEnrollment string `query:"import-load-enrollment"`

@@ -460,3 +460,17 @@ SELECT reason FROM suppressions WHERE email_hash = $1 {{forUpdate}}
 
 -- name: suppression-delete
 DELETE FROM suppressions WHERE email_hash = $1
+
+-- name: user-insert
+INSERT INTO users (name, password_hash, role, senders, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $5)
+ON CONFLICT (name) DO NOTHING
+
+-- name: user-get
+SELECT name, password_hash, role, senders, created_at, updated_at FROM users WHERE name = $1
+
+-- name: user-set-password
+UPDATE users SET password_hash = $2, updated_at = $3 WHERE name = $1
+
+-- name: user-delete
+DELETE FROM users WHERE name = $1
