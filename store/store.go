@@ -332,8 +332,11 @@ type ProspectFilter struct {
 	Sequence string
 	State    State  // "" = any
 	Search   string // substring of email or company, case-insensitive
-	Limit    int
-	Offset   int
+	// Senders, when set, lists only prospects with an enrollment by one of
+	// these senders (a rep's view), and shows such an enrollment.
+	Senders []string
+	Limit   int
+	Offset  int
 	// CountUpTo > 0 stops counting there: the total is then
 	// min(matches, CountUpTo), and costs no more than counting CountUpTo
 	// rows, however long the list. 0 counts every match.

@@ -127,3 +127,34 @@ func testUsers(t *testing.T, s store.Store) {
 	_, err := s.UserGet(ctx, "giulia")
 	wantErr(t, err, store.ErrNotFound)
 }
+
+// testProspectListBySenders: a rep's list holds only the prospects with an
+// enrollment by its senders, shown with such an enrollment.
+func testProspectListBySenders(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	mine := enrolled(t, s, "b-mine@example.com", "fair", ptr(t0))
+	other := enrolled(t, s, "a-other@example.com", "fair", ptr(t0))
+	both := enrolled(t, s, "c-both@example.com", "fair", ptr(t0))
+	// enrolled() uses sender rep1; give mine and both a rep2 enrollment.
+	for _, pid := range []int64{mine.ProspectID, both.ProspectID} {
+		e := store.Enrollment{ProspectID: pid, Sequence: "webinar", Sender: "rep2", FirstContact: t0, CreatedAt: t0}
+		must(s.EnrollmentCreate(ctx, &e))(t)
+	}
+	_ = other
+	rows, total := must2(s.ProspectList(ctx, store.ProspectFilter{Senders: []string{"rep2"}, Limit: 10}))(t)
+	if total != 2 || len(rows) != 2 || rows[0].Prospect.Email != "b-mine@example.com" || rows[1].Prospect.Email != "c-both@example.com" {
+		t.Fatalf("rep2's list: total %d, rows %+v", total, rows)
+	}
+	for _, r := range rows {
+		if r.Enrollment == nil || r.Enrollment.Sender != "rep2" {
+			t.Fatalf("%s shown with enrollment %+v, want rep2's", r.Prospect.Email, r.Enrollment)
+		}
+	}
+	rows, total = must2(s.ProspectList(ctx, store.ProspectFilter{Senders: []string{"rep2"}, Search: "both", Limit: 10}))(t)
+	if total != 1 || rows[0].Prospect.Email != "c-both@example.com" {
+		t.Fatalf("rep2's search: total %d", total)
+	}
+	if _, total = must2(s.ProspectList(ctx, store.ProspectFilter{Senders: []string{"rep2"}, Sequence: "fair", Limit: 10}))(t); total != 0 {
+		t.Fatalf("rep2 has no enrollment in fair, listed %d", total)
+	}
+}

@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"SessionRevoke", testSessionRevoke},
 		{"Unsuppress", testUnsuppress},
 		{"Users", testUsers},
+		{"ProspectListBySenders", testProspectListBySenders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

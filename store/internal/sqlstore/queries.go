@@ -80,6 +80,7 @@ type queries struct {
 	UserGet              string `query:"user-get"`
 	UserSetPassword      string `query:"user-set-password"`
 	UserDelete           string `query:"user-delete"`
+	ProspectIDsOfSenders string `query:"prospect-ids-of-senders"`
 	EnrollmentClaim      string `query:"enrollment-claim"`
 	ImportLoadProspect   string `query:"import-load-prospect"`
 	ImportLoadEnrollment string `query:"import-load-enrollment"`

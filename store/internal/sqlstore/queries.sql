@@ -474,3 +474,14 @@ UPDATE users SET password_hash = $2, updated_at = $3 WHERE name = $1
 
 -- name: user-delete
 DELETE FROM users WHERE name = $1
+
+-- name: prospect-ids-of-senders
+-- A rep's prospect list: those with an enrollment by one of the senders $1
+-- (and of sequence $2, in state $3, when given), searched by $4, the first
+-- $5 in address order. Reps have few prospects: no drive, no shapes.
+SELECT p.id FROM prospects p
+WHERE p.forgotten_at IS NULL
+    AND EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id AND {{anyText "e.sender" "$1"}}
+        AND ($2 = '' OR e.sequence = $2) AND ($3 = '' OR e.state = $3))
+    AND ($4 = '' OR {{contains "p.email_norm" "$4"}} OR {{contains "lower(p.company)" "$4"}})
+ORDER BY p.email_norm LIMIT $5
