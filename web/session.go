@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/password"
 	"github.com/drip-email/drip/internal/throttle"
 	"github.com/drip-email/drip/store"
 )
@@ -44,12 +46,28 @@ const (
 	csrfField     = "csrf"
 	idLen         = 32 // session id bytes: 256 bits
 	payloadLen    = idLen + 8
+	maxUserLen    = 64 // a user name's bytes, after the payload
 )
 
 type session struct {
 	id      [idLen]byte
 	expires time.Time
 	csrf    string
+	// user is who signed in with a name and password (drip user add);
+	// nil for the API token, which is the ops role.
+	user *store.User
+}
+
+// ops reports whether the session may do everything (import, every
+// prospect): the API token, or a user of role ops.
+func (ss *session) ops() bool { return ss.user == nil || ss.user.Role == store.RoleOps }
+
+// senders limits a rep to the prospects of its senders; nil for ops.
+func (ss *session) senders() []string {
+	if ss.ops() {
+		return nil
+	}
+	return ss.user.Senders
 }
 
 type sessions struct {
@@ -110,16 +128,18 @@ func (s *sessions) csrfFor(id [idLen]byte) string {
 	return base64.RawURLEncoding.EncodeToString(s.mac([]byte("csrf\x00"), id[:]))
 }
 
-// start makes a new session and the cookie that carries it.
-func (s *sessions) start(r *http.Request) (*session, *http.Cookie) {
+// start makes a new session and the cookie that carries it; user is ""
+// for the API token.
+func (s *sessions) start(r *http.Request, user string) (*session, *http.Cookie) {
 	ss := &session{expires: s.now().Add(s.ttl).Truncate(time.Second)}
 	rand.Read(ss.id[:]) // never fails (crypto/rand panics rather than return an error)
 	ss.csrf = s.csrfFor(ss.id)
-	var payload [payloadLen]byte
-	copy(payload[:], ss.id[:])
+	payload := make([]byte, payloadLen, payloadLen+len(user))
+	copy(payload, ss.id[:])
 	binary.BigEndian.PutUint64(payload[idLen:], uint64(ss.expires.Unix()))
-	value := base64.RawURLEncoding.EncodeToString(payload[:]) + "." +
-		base64.RawURLEncoding.EncodeToString(s.mac([]byte("session\x00"), payload[:]))
+	payload = append(payload, user...)
+	value := base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(s.mac([]byte("session\x00"), payload))
 	c := s.cookie(r, value)
 	// MaxAge, not Expires: the browser counts from its own clock.
 	c.MaxAge = int(s.ttl / time.Second)
@@ -155,7 +175,7 @@ func (s *sessions) fromRequest(r *http.Request) (*session, bool) {
 		return nil, false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil || len(payload) != payloadLen {
+	if err != nil || len(payload) < payloadLen || len(payload) > payloadLen+maxUserLen {
 		return nil, false
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
@@ -174,6 +194,21 @@ func (s *sessions) fromRequest(r *http.Request) (*session, bool) {
 	}
 	if revoked {
 		return nil, false
+	}
+	if name := string(payload[payloadLen:]); name != "" {
+		// The user's current record: removed, or its password changed
+		// since this session began, and the session is over.
+		u, err := s.revoked.UserGet(r.Context(), name)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				s.log.Error("web: reading the session's user failed; treating the session as signed out", "err", err)
+			}
+			return nil, false
+		}
+		if began := ss.expires.Add(-s.ttl); began.Before(u.UpdatedAt.Truncate(time.Second)) {
+			return nil, false
+		}
+		ss.user = &u
 	}
 	ss.csrf = s.csrfFor(ss.id)
 	return ss, true
@@ -200,6 +235,7 @@ func idHash(id [idLen]byte) string {
 // signinData is the sign-in page.
 type signinData struct {
 	Next      string
+	User      string // the name typed, kept after a wrong password
 	Error     string
 	NoToken   bool   // no http.api_token is configured: nobody can sign in
 	Stay      string // how long a session lasts, in words
@@ -248,19 +284,45 @@ func (s *server) signin(w http.ResponseWriter, r *http.Request) {
 			signinData{Next: next, Error: "Too many wrong tokens; wait a few seconds and try again."})
 		return
 	}
-	if !s.auth.tokenOK(r.PostFormValue("token")) {
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	if user != "" {
+		if !s.userOK(r, user, r.PostFormValue("token")) {
+			s.auth.failures.Fail(client)
+			s.log.Warn("web: sign-in refused: wrong name or password", "client", client, "user", user)
+			s.renderSignin(w, r, http.StatusUnauthorized,
+				signinData{Next: next, User: user, Error: "Wrong name or password."})
+			return
+		}
+	} else if !s.auth.tokenOK(r.PostFormValue("token")) {
 		s.auth.failures.Fail(client)
 		s.log.Warn("web: sign-in refused: wrong token", "client", client)
 		s.renderSignin(w, r, http.StatusUnauthorized,
 			signinData{Next: next, Error: "That is not the API token (http.api_token in drip's configuration)."})
 		return
 	}
-	_, c := s.auth.start(r)
+	_, c := s.auth.start(r, user)
 	http.SetCookie(w, c)
 	if !safeNext(next) {
 		next = Prefix + "/enroll"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// userOK checks a user's password; an unknown user takes as long to refuse.
+func (s *server) userOK(r *http.Request, name, pw string) bool {
+	if len(name) > maxUserLen {
+		password.CheckNone(pw)
+		return false
+	}
+	u, err := s.o.Store.UserGet(r.Context(), name)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("web: reading a user failed", "err", err)
+		}
+		password.CheckNone(pw)
+		return false
+	}
+	return password.Check(u.PasswordHash, pw)
 }
 
 func (s *server) signout(w http.ResponseWriter, r *http.Request, ss *session) error {

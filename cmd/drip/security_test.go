@@ -333,3 +333,51 @@ func TestUnsuppressCommand(t *testing.T) {
 		t.Fatalf("unsuppress of an address not suppressed: exit %d, %q", code, errOut)
 	}
 }
+
+// TestUserCommands: add (password from stdin, hashed), passwd, remove.
+func TestUserCommands(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	withStdin := func(s string) func() {
+		old := stdin
+		stdin = strings.NewReader(s)
+		return func() { stdin = old }
+	}
+	defer withStdin("a long enough password\n")()
+	if _, errOut, code := e.drip("user", "add", "giulia", "--role", "rep"); code != 2 || !strings.Contains(errOut, "at least one --sender") {
+		t.Fatalf("rep without sender: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := e.drip("user", "add", "giulia", "--role", "rep", "--sender", "nobody"); code != 1 || !strings.Contains(errOut, `no sender "nobody"`) {
+		t.Fatalf("unknown sender: exit %d, %q", code, errOut)
+	}
+	out := e.mustDrip("user", "add", "giulia", "--role", "rep", "--sender", "maria")
+	if !strings.Contains(out, "added rep user giulia") {
+		t.Fatalf("add: %q", out)
+	}
+	st, _, _, err := storeopen.Open(context.Background(), e.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, err := st.UserGet(context.Background(), "giulia")
+	if err != nil || u.Role != store.RoleRep || len(u.Senders) != 1 || !strings.HasPrefix(u.PasswordHash, "$2a$") ||
+		strings.Contains(u.PasswordHash, "long enough") {
+		t.Fatalf("stored user %+v, %v", u, err)
+	}
+	stdin = strings.NewReader("a long enough password\n")
+	if _, errOut, code := e.drip("user", "add", "giulia", "--role", "ops"); code != 1 || !strings.Contains(errOut, "exists") {
+		t.Fatalf("second add: exit %d, %q", code, errOut)
+	}
+	stdin = strings.NewReader("short\n")
+	if _, errOut, code := e.drip("user", "passwd", "giulia"); code != 1 || !strings.Contains(errOut, "at least 12") {
+		t.Fatalf("short password: exit %d, %q", code, errOut)
+	}
+	stdin = strings.NewReader("another long password\n")
+	e.mustDrip("user", "passwd", "giulia")
+	if u2, _ := st.UserGet(context.Background(), "giulia"); u2.PasswordHash == u.PasswordHash {
+		t.Fatal("passwd did not change the hash")
+	}
+	e.mustDrip("user", "remove", "giulia")
+	if _, errOut, code := e.drip("user", "remove", "giulia"); code != 1 || !strings.Contains(errOut, "no user giulia") {
+		t.Fatalf("second remove: exit %d, %q", code, errOut)
+	}
+}
