@@ -3,6 +3,8 @@ package password
 import (
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestHashAndCheck(t *testing.T) {
@@ -21,5 +23,11 @@ func TestHashAndCheck(t *testing.T) {
 	}
 	if _, err := Hash(strings.Repeat("x", 73)); err == nil {
 		t.Fatal("a password beyond bcrypt's 72 bytes was accepted (it would be cut)")
+	}
+}
+
+func TestDummyHashHasTheCost(t *testing.T) {
+	if c, err := bcrypt.Cost(dummy); err != nil || c != Cost {
+		t.Fatalf("the dummy hash has cost %d (%v), want %d: a missing user would be refused faster than a wrong password", c, err, Cost)
 	}
 }
