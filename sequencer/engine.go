@@ -13,6 +13,7 @@ import (
 
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/templates"
 )
 
 // Store is what the engine needs of the store.
@@ -518,6 +519,11 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 	var raw []byte
 	if err == nil {
 		raw, err = mailer.Build(c.Message)
+	}
+	if errors.Is(err, templates.ErrRenderTooSlow) {
+		// The render ran out of time: perhaps a busy machine; try again.
+		e.retry(ctx, j, fmt.Errorf("composing the message: %w", err), now)
+		return
 	}
 	if err != nil {
 		// A template or data problem is this prospect's: fail the step and

@@ -24,10 +24,13 @@ const (
 	RenderBudget = 2 * time.Second
 )
 
-// errRenderTooLarge and errRenderTooSlow are what a capped render fails with.
+// errRenderTooLarge and ErrRenderTooSlow are what a capped render fails
+// with. A render that ran out of time may have met a busy machine: a
+// sender may try it again later (errors.Is on the render's error).
 var (
 	errRenderTooLarge = fmt.Errorf("renders to more than %d MiB with the other parts of the message: too large to send", MaxRenderBytes>>20)
-	errRenderTooSlow  = fmt.Errorf("takes longer than %s to render", RenderBudget)
+	ErrRenderTooSlow  = fmt.Errorf("takes longer than %s to render", RenderBudget)
+	errRenderTooSlow  = ErrRenderTooSlow
 )
 
 // budgetWriter collects a render and stops it (text/template ends on the
@@ -127,7 +130,7 @@ func chainType(idents []string) reflect.Type {
 // the file but no line (the whole template is too large or too slow).
 func locateRender(err error, file string, offset int) *Error {
 	if errors.Is(err, errRenderTooLarge) || errors.Is(err, errRenderTooSlow) {
-		return &Error{File: file, Msg: err.Error()}
+		return &Error{File: file, Msg: err.Error(), Err: err}
 	}
 	return locate(err, file, offset)
 }
