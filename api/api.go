@@ -5,6 +5,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/importer"
+	"github.com/drip-email/drip/internal/throttle"
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
@@ -52,6 +54,8 @@ type server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	token [sha256.Size]byte // of the API token; zero = no token configured
+	// failures throttles failed authentications per client address.
+	failures *throttle.Failures
 }
 
 // New returns the handler of every route of the contract's HTTP API.
@@ -71,7 +75,8 @@ func New(o Options) http.Handler {
 	if o.Ready == nil {
 		o.Ready = o.Store.Ping
 	}
-	s := &server{o: o, log: o.Log, mux: http.NewServeMux()}
+	s := &server{o: o, log: o.Log, mux: http.NewServeMux(),
+		failures: throttle.New(throttle.DefaultBurst, throttle.DefaultEvery, nil)}
 	if tok := o.Config.HTTP.APIToken; tok != "" {
 		s.token = sha256.Sum256([]byte(tok))
 	}
@@ -86,6 +91,7 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/move", s.api(s.move))
 	s.mux.Handle("POST /api/v1/bulk/{action}", s.api(s.bulk))
 	s.mux.Handle("GET /api/v1/exports/prospects", s.api(s.exportProspects))
+	s.mux.Handle("POST /api/v1/prospects/{email}/unsuppress", s.api(s.unsuppress))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
 	s.mux.Handle("GET /api/v1/senders", s.api(s.senders))
@@ -138,7 +144,18 @@ type apiHandler func(w http.ResponseWriter, r *http.Request) error
 // api checks the bearer token, caps the body and answers errors in JSON.
 func (s *server) api(h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := throttle.ClientAddr(r)
+		if s.failures.Blocked(client) {
+			// Before the token is looked at: a throttled guesser learns nothing.
+			w.Header().Set("Retry-After", strconv.Itoa(int(throttle.DefaultEvery/time.Second)))
+			writeError(w, http.StatusTooManyRequests, "too many failed authentications from your address; wait a few seconds")
+			return
+		}
 		if !s.authorized(r) {
+			if r.Header.Get("Authorization") != "" { // a guess, not a client that sent nothing
+				s.failures.Fail(client)
+				s.log.Warn("api: authentication refused", "client", client, "route", r.Pattern)
+			}
 			challenge := `Bearer realm="drip"`
 			if r.Header.Get("Authorization") != "" {
 				challenge += `, error="invalid_token"`
@@ -211,15 +228,25 @@ func badRequest(format string, a ...any) error {
 	return &sequencer.UserError{Kind: sequencer.ErrInvalid, Msg: fmt.Sprintf(format, a...)}
 }
 
+// writeJSON encodes v before it writes the status: a value that does not
+// encode (a time beyond year 9999) answers 500, never a 2xx with an empty
+// or cut body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false) // Message-IDs keep their <>; nosniff keeps it JSON
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		body.Reset()
+		fmt.Fprintf(&body, "{\n  \"error\": %q\n}\n", "internal error: the answer could not be encoded")
+		slog.Error("api: encoding the answer failed", "err", err)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // Message-IDs keep their <>; nosniff keeps it JSON
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(body.Bytes())
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -424,7 +451,14 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("map: %v", err)
 	}
-	sum, err := s.o.Control.Import(r.Context(), r.Body, sequencer.ImportRequest{
+	// The body is read to its end before a row is stored: a list over the
+	// cap is refused whole (413), never half imported.
+	body, err := spool(r.Body)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	sum, err := s.o.Control.Import(r.Context(), body, sequencer.ImportRequest{
 		Sequence: q.Get("sequence"), Sender: q.Get("sender"), Encoding: encoding,
 		FileName: "body", DryRun: dry, Map: mapping,
 	})

@@ -175,6 +175,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		src.problem(ps, "http.public_url", "expected an absolute http(s) URL, e.g. https://drip.example.com, got %q", c.HTTP.PublicURL)
 	}
+	c.validateSecrets(src)
 	if c.Workers < 1 {
 		src.problem(ps, "workers", "must be at least 1, got %d", c.Workers)
 	}
@@ -185,6 +186,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 	envNames := map[string]string{}
 	for i := range c.Senders {
 		c.Senders[i].validate(fmt.Sprintf("senders[%d]", i), src, ps)
+		c.validatePlaintextAuth(i, src, ps)
 		name := c.Senders[i].Name
 		p := fmt.Sprintf("senders[%d].name", i)
 		if j, dup := names[name]; dup && name != "" {
@@ -316,6 +318,10 @@ func (s *Sequence) applyDefaults() {
 // MaxSteps bounds a sequence's length.
 const MaxSteps = 1000
 
+// MaxScheduleYears bounds how long after the first contact a sequence's
+// last step may be due.
+const MaxScheduleYears = 100
+
 func (s *Sequence) validate(src *source, templatesDir string, ps *Problems) {
 	stem := strings.TrimSuffix(filepath.Base(s.File), filepath.Ext(s.File))
 	switch {
@@ -331,6 +337,14 @@ func (s *Sequence) validate(src *source, templatesDir string, ps *Problems) {
 	}
 	if s.Interval.IsZero() {
 		src.problem(ps, "interval", "must be more than 0, e.g. 10d")
+	} else if s.Steps >= 1 && s.Steps <= MaxSteps && !src.bad["interval"] && !src.bad["first_step_after"] {
+		// Both spans are at most 100 years each (ParseSpan): the products
+		// below fit in a time.Duration.
+		limit := MaxScheduleYears * 365 * 24 * time.Hour
+		if (limit-s.FirstStepAfter.Approx())/time.Duration(max(s.Steps-1, 1)) < s.Interval.Approx() {
+			src.problem(ps, "interval", "%s × %d steps after first_step_after %s ends more than %d years after the first contact: shorten it",
+				s.Interval, s.Steps, s.FirstStepAfter, MaxScheduleYears)
+		}
 	}
 	// first_step_after and min_gap cannot be negative: ParseSpan refuses that.
 	loc, err := time.LoadLocation(s.Timezone)

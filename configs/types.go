@@ -24,9 +24,15 @@ type Config struct {
 	SecretKeyFile string `yaml:"secret_key_file"`
 	// SecretKey is $DRIP_SECRET_KEY, never read from the file.
 	SecretKey string `yaml:"-"`
+	// AllowPlaintextAuth lets every sender log in to its SMTP or IMAP
+	// server without TLS (tls: none) off loopback: the password crosses
+	// the network in clear. For a trusted network only.
+	AllowPlaintextAuth bool `yaml:"allow_plaintext_auth"`
 
 	// Sequences are loaded from SequencesDir by Load, keyed by name.
 	Sequences map[string]*Sequence `yaml:"-"`
+
+	exposure []string // see ExposureProblems
 }
 
 // HTTP is the API / metrics / unsubscribe listener (Listen), and the
@@ -38,8 +44,8 @@ type HTTP struct {
 	APIToken  string `yaml:"api_token"`
 	PublicURL string `yaml:"public_url"`
 	// UnsubscribeSecret keys the HMAC of unsubscribe links. Links in emails
-	// already sent stay valid only while it is unchanged. Empty: derived from
-	// APIToken (so rotating the token would break old links; set it).
+	// already sent stay valid only while it is unchanged. Empty: a random
+	// key drip generates on first start and keeps in the store.
 	UnsubscribeSecret string `yaml:"unsubscribe_secret"`
 
 	// PublicListen, when set, is a second listener that serves only the
@@ -82,6 +88,8 @@ type Sender struct {
 	// Auth is how drip signs in to SMTP and IMAP: password (default) or oauth2.
 	Auth   string  `yaml:"auth"`
 	OAuth2 *OAuth2 `yaml:"oauth2"`
+	// AllowPlaintextAuth is Config.AllowPlaintextAuth for this sender only.
+	AllowPlaintextAuth bool `yaml:"allow_plaintext_auth"`
 }
 
 // OAuth2 is a sender's OAuth2 client registration (auth: oauth2).
@@ -214,6 +222,11 @@ type Span struct {
 	Dur  time.Duration
 }
 
+// MaxSpanDays bounds every written span (100 years), so that the
+// schedule's arithmetic (a span times a step count, added to a date)
+// cannot overflow a time.Duration, which reaches 292 years.
+const MaxSpanDays = 36525
+
 // ParseSpan parses the written form of a Span.
 func ParseSpan(s string) (Span, error) {
 	in := strings.TrimSpace(s)
@@ -252,6 +265,9 @@ func ParseSpan(s string) (Span, error) {
 	}
 	if sp.Days < 0 || sp.Dur < 0 {
 		return Span{}, fmt.Errorf("invalid duration %q: negative", in)
+	}
+	if sp.Days > MaxSpanDays || sp.Dur > MaxSpanDays*24*time.Hour || sp.Approx() > MaxSpanDays*24*time.Hour {
+		return Span{}, fmt.Errorf("invalid duration %q: longer than %d days (100 years)", in, MaxSpanDays)
 	}
 	return sp, nil
 }

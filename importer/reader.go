@@ -343,6 +343,10 @@ func (r *Reader) fill(row *Row, rec []string) {
 			row.Reason = fmt.Sprintf("first_contact %s is not a valid date (want %s)", quote(firstContact), DateFormats)
 			return
 		}
+		if why := CheckDate(t); why != "" {
+			row.Reason = fmt.Sprintf("first_contact %s: %s", quote(firstContact), why)
+			return
+		}
 		row.FirstContact, row.FirstContactGiven = t, true
 	}
 	if sender == "" {

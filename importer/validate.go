@@ -28,6 +28,8 @@ func checkCell(key, v string, multiline bool) string {
 	case strings.IndexByte(v, 0) >= 0:
 		// PostgreSQL text cannot hold NUL; nothing legitimate contains it.
 		return "NUL character in field " + key
+	case hasControl(v):
+		return controlReason(key, v)
 	case len(v) > maxFieldChars && utf8.RuneCountInString(v) > maxFieldChars:
 		return fmt.Sprintf("field %s is longer than %d characters", key, maxFieldChars)
 	}

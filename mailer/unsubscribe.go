@@ -25,6 +25,9 @@ var tokenEncoding = base64.RawURLEncoding.Strict()
 // did not receive a link for.
 type Unsubscriber struct {
 	key []byte
+	// accepted are earlier keys whose tokens still verify (links already
+	// sent); new tokens are made with key only.
+	accepted [][]byte
 }
 
 // NewUnsubscriber keys tokens with secret. Links already sent stay valid
@@ -36,10 +39,19 @@ func NewUnsubscriber(secret string) (*Unsubscriber, error) {
 	return &Unsubscriber{key: []byte(secret)}, nil
 }
 
+// AlsoAccept makes tokens made under an earlier secret verify too, so
+// that links already sent keep working after the key changed. Tokens are
+// only ever made with the secret given to NewUnsubscriber.
+func (u *Unsubscriber) AlsoAccept(secret string) {
+	if secret != "" {
+		u.accepted = append(u.accepted, []byte(secret))
+	}
+}
+
 // Token returns the URL-safe token for prospectID.
 func (u *Unsubscriber) Token(prospectID int64) string {
 	payload := binary.AppendUvarint(nil, uint64(prospectID))
-	return tokenEncoding.EncodeToString(append(payload, u.mac(payload)...))
+	return tokenEncoding.EncodeToString(append(payload, macUnder(u.key, payload)...))
 }
 
 // Verify returns the prospect ID of a token made by Token with the same
@@ -51,7 +63,11 @@ func (u *Unsubscriber) Verify(token string) (prospectID int64, ok bool) {
 		return 0, false
 	}
 	payload, mac := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
-	if !hmac.Equal(mac, u.mac(payload)) {
+	valid := hmac.Equal(mac, macUnder(u.key, payload))
+	for _, k := range u.accepted {
+		valid = valid || hmac.Equal(mac, macUnder(k, payload))
+	}
+	if !valid {
 		return 0, false
 	}
 	id, n := binary.Uvarint(payload)
@@ -66,8 +82,8 @@ func (u *Unsubscriber) URL(publicURL string, prospectID int64) string {
 	return strings.TrimRight(publicURL, "/") + "/u/" + u.Token(prospectID)
 }
 
-func (u *Unsubscriber) mac(payload []byte) []byte {
-	h := hmac.New(sha256.New, u.key)
+func macUnder(key, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte(unsubscribeDomain))
 	h.Write(payload)
 	return h.Sum(nil)[:macLen]

@@ -106,3 +106,20 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestUnsubscribeAlsoAcceptsEarlierKeys(t *testing.T) {
+	old, cur := newUnsub(t, "the-old-derived-key"), newUnsub(t, "the-new-random-key")
+	if _, ok := cur.Verify(old.Token(7)); ok {
+		t.Fatal("an earlier key's token verified before it was accepted")
+	}
+	cur.AlsoAccept("the-old-derived-key")
+	if id, ok := cur.Verify(old.Token(7)); !ok || id != 7 {
+		t.Fatalf("link already sent under the earlier key: %d, %v; want 7, true", id, ok)
+	}
+	if cur.Token(7) == old.Token(7) {
+		t.Fatal("new tokens are still made with the earlier key")
+	}
+	if _, ok := cur.Verify(newUnsub(t, "a third key").Token(7)); ok {
+		t.Fatal("a token under a key never given verified")
+	}
+}

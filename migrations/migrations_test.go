@@ -26,7 +26,7 @@ import (
 const childEnv = "DRIP_MIGRATIONS_TEST_CHILD_DSN"
 
 var tables = []string{"prospects", "enrollments", "sends", "events", "suppressions", "inbound",
-	"mailbox_cursors", "mailbox_leases", "sender_daily"}
+	"mailbox_cursors", "mailbox_leases", "sender_daily", "secrets", "sessions_revoked", "users"}
 
 func TestMain(m *testing.M) {
 	if dsn := os.Getenv(childEnv); dsn != "" {

@@ -181,6 +181,9 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 		if !ok {
 			return EnrollResult{}, invalidf("first_contact %q is not a valid date (want YYYY-MM-DD, DD/MM/YYYY or RFC 3339)", req.FirstContact)
 		}
+		if why := importer.CheckDate(t); why != "" {
+			return EnrollResult{}, invalidf("first_contact %q: %s", req.FirstContact, why)
+		}
 		first = t
 	}
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drip-email/drip/mailer"
 	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/templates"
 )
 
 // Store is what the engine needs of the store.
@@ -547,6 +548,12 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 	if err == nil {
 		raw, err = mailer.Build(c.Message)
 	}
+	if errors.Is(err, templates.ErrRenderTooSlow) {
+		// The render ran out of time: perhaps a busy machine. Like a
+		// message's own temporary failure: retried within its budget.
+		e.outcome(ctx, j, mailer.Temporary, fmt.Errorf("composing the message: %w", err), now)
+		return
+	}
 	if err != nil {
 		// A template or data problem is this prospect's: fail the step and
 		// the enrollment with the reason; drip status shows it.
@@ -573,6 +580,12 @@ func (e *Engine) deliver(ctx context.Context, j *job) {
 		e.advance(j, store.SendSent, &now, c.ThreadSubject, c.ThreadRefs, now, &j.msgID)
 		return
 	}
+	e.outcome(ctx, j, kind, err, now)
+}
+
+// outcome carries out DecideDelivery's verdict on a failed attempt of
+// kind.
+func (e *Engine) outcome(ctx context.Context, j *job, kind mailer.FailKind, err error, now time.Time) {
 	attempts := 1
 	if kind == mailer.Temporary {
 		// Only a message's own temporary failure counts against its retry

@@ -430,8 +430,11 @@ type ProspectFilter struct {
 	Sequence string
 	State    State  // "" = any
 	Search   string // substring of the address, names or company, case-folded (see SearchFold)
-	Limit    int
-	Offset   int
+	// Senders, when set, lists only prospects with an enrollment by one of
+	// these senders (a rep's view), and shows such an enrollment.
+	Senders []string
+	Limit   int
+	Offset  int
 	// CountUpTo > 0 stops counting there: the total is then
 	// min(matches, CountUpTo), and costs no more than counting CountUpTo
 	// rows, however long the list. 0 counts every match.
@@ -446,6 +449,8 @@ type ProspectListRow struct {
 
 // Store is everything drip keeps. All SQL lives in its implementations.
 type Store interface {
+	Security // security.go
+
 	// Prospects.
 	ProspectUpsert(ctx context.Context, p *Prospect) (created bool, err error)
 	ProspectGet(ctx context.Context, id int64) (Prospect, error)

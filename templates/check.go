@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -54,9 +55,14 @@ func SenderData(s *configs.Sender) Sender {
 // A sequence whose templates folder does not exist is skipped: configs.Load
 // already reports it.
 func Check(cfg *configs.Config) (problems, warnings []string) {
+	return CheckContext(context.Background(), cfg)
+}
+
+// CheckContext is Check that stops when ctx ends.
+func CheckContext(ctx context.Context, cfg *configs.Config) (problems, warnings []string) {
 	for _, name := range cfg.SequenceNames() {
 		seq := cfg.Sequences[name]
-		p, w := CheckSequence(cfg, seq)
+		p, w := CheckSequenceContext(ctx, cfg, seq)
 		problems = append(problems, p...)
 		warnings = append(warnings, w...)
 	}
@@ -65,6 +71,12 @@ func Check(cfg *configs.Config) (problems, warnings []string) {
 
 // CheckSequence is Check for one sequence.
 func CheckSequence(cfg *configs.Config, seq *configs.Sequence) (problems, warnings []string) {
+	return CheckSequenceContext(context.Background(), cfg, seq)
+}
+
+// CheckSequenceContext is CheckSequence that stops rendering when ctx ends
+// (a reload interrupted by shutdown), with a problem saying so.
+func CheckSequenceContext(ctx context.Context, cfg *configs.Config, seq *configs.Sequence) (problems, warnings []string) {
 	dir := filepath.Join(cfg.TemplatesDir, seq.Templates)
 	if !isDir(dir) || seq.Steps < 1 || seq.Steps > configs.MaxSteps {
 		return nil, nil // configs.Load reports these
@@ -81,6 +93,10 @@ func CheckSequence(cfg *configs.Config, seq *configs.Sequence) (problems, warnin
 	for k := 1; k <= set.Steps(); k++ {
 		if set.steps[k-1] == nil {
 			continue // its problems are already listed
+		}
+		if ctx.Err() != nil {
+			problems = append(problems, fmt.Sprintf("%s: checking stopped at step %d: %v", dir, k, ctx.Err()))
+			break
 		}
 		if _, err := set.Render(k, d); err != nil {
 			problems = append(problems, fmt.Sprintf("%v (rendering with sample data)", err))

@@ -55,6 +55,7 @@ func (l *linter) walk(n parse.Node, rootDot bool) {
 	case *parse.WithNode:
 		l.branch(&n.BranchNode, rootDot, false)
 	case *parse.RangeNode:
+		l.rangeOver(n, rootDot)
 		l.branch(&n.BranchNode, rootDot, false)
 	case *parse.TemplateNode:
 		if n.Pipe != nil {

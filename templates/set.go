@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	texttemplate "text/template"
+	"time"
 	"unicode"
 
 	"github.com/drip-email/drip/configs"
@@ -164,6 +165,10 @@ func parseStep(dir string, k int, l *linter) (*step, []string) {
 		}
 		return nil, problems
 	}
+	if len(raw) > MaxTemplateBytes {
+		add(0, "%d bytes: a step template may have at most %d (%d KiB)", len(raw), MaxTemplateBytes, MaxTemplateBytes>>10)
+		return nil, problems
+	}
 	text := normalize(raw)
 	first, rest, _ := strings.Cut(text, "\n")
 	const prefix = "subject:"
@@ -202,6 +207,8 @@ func parseStep(dir string, k int, l *linter) (*step, []string) {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		problems = append(problems, (&Error{File: htmlFile, Msg: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}).Error())
+	case len(raw) > MaxTemplateBytes:
+		problems = append(problems, (&Error{File: htmlFile, Msg: fmt.Sprintf("%d bytes: a step template may have at most %d (%d KiB)", len(raw), MaxTemplateBytes, MaxTemplateBytes>>10)}).Error())
 	default:
 		st.htmlFile = htmlFile
 		st.html, err = htmltemplate.New(filepath.Base(htmlFile)).Funcs(Funcs()).Option("missingkey=error").Parse(normalize(raw))
@@ -244,28 +251,29 @@ func (s *Set) Render(step int, d Data) (Rendered, error) {
 	}
 	d.Step, d.Steps = step, len(s.steps)
 	var r Rendered
-	var b strings.Builder
-	if err := st.subject.Execute(&b, d); err != nil {
-		return Rendered{}, locate(err, st.file, 0)
+	deadline := time.Now().Add(RenderBudget)
+	subject, err := runBudgeted(MaxRenderBytes, deadline, func(w *budgetWriter) error { return st.subject.Execute(w, d) })
+	if err != nil {
+		return Rendered{}, locateRender(err, st.file, 0)
 	}
-	r.Subject = OneLine(b.String())
+	r.Subject = OneLine(subject)
 	if r.Subject == "" {
 		return Rendered{}, &Error{File: st.file, Line: 1, Msg: "the subject renders empty"}
 	}
-	b.Reset()
-	if err := st.body.Execute(&b, d); err != nil {
-		return Rendered{}, locate(err, st.file, bodyOffset)
+	text, err := runBudgeted(MaxRenderBytes-len(subject), deadline, func(w *budgetWriter) error { return st.body.Execute(w, d) })
+	if err != nil {
+		return Rendered{}, locateRender(err, st.file, bodyOffset)
 	}
-	r.Text = strings.TrimRight(b.String(), " \t\n") + "\n"
+	r.Text = strings.TrimRight(text, " \t\n") + "\n"
 	if strings.TrimSpace(r.Text) == "" {
 		return Rendered{}, &Error{File: st.file, Line: bodyOffset + 1, Msg: "the body renders empty"}
 	}
 	if st.html != nil {
-		b.Reset()
-		if err := st.html.Execute(&b, d); err != nil {
-			return Rendered{}, locate(err, st.htmlFile, 0)
+		html, err := runBudgeted(MaxRenderBytes-len(subject)-len(text), deadline, func(w *budgetWriter) error { return st.html.Execute(w, d) })
+		if err != nil {
+			return Rendered{}, locateRender(err, st.htmlFile, 0)
 		}
-		r.HTML = b.String()
+		r.HTML = html
 		if strings.TrimSpace(r.HTML) == "" {
 			return Rendered{}, &Error{File: st.htmlFile, Line: 1, Msg: "the HTML body renders empty"}
 		}

@@ -108,7 +108,7 @@ func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session)
 	q := r.URL.Query()
 	f := enrollForm{
 		Sequence: pick(q.Get("sequence"), s.o.Config.SequenceNames()),
-		Sender:   pick(q.Get("sender"), s.senderNames()),
+		Sender:   pick(q.Get("sender"), s.sendersOf(ss)),
 		MetAt:    q.Get("met_at"),
 	}
 	f.FirstContact = s.today(f.Sequence)
@@ -116,7 +116,7 @@ func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session)
 	if email := q.Get("enrolled"); email != "" {
 		// The confirmation of the enrolment just made (a page of its own
 		// would cost the rep a tap before the next card).
-		if v, err := s.o.Control.ProspectView(r.Context(), email); err == nil {
+		if v, err := s.o.Control.ProspectView(r.Context(), email); err == nil && mayActOn(ss, v) {
 			done := &enrolled{Email: v.Prospect.Email, Name: fullName(v.Prospect.FirstName, v.Prospect.LastName),
 				Sequence: q.Get("sequence"), Created: q.Get("new") == "1"}
 			for _, e := range v.Enrollments {
@@ -135,7 +135,7 @@ func (s *server) enrollPage(w http.ResponseWriter, r *http.Request, ss *session)
 
 func (s *server) renderEnroll(w http.ResponseWriter, r *http.Request, ss *session, status int, d enrollData) {
 	d.Sequences = s.sequenceOptions(d.Form.Sequence)
-	d.Senders = s.senderOptions(d.Form.Sender)
+	d.Senders = s.senderOptionsOf(ss, d.Form.Sender)
 	s.render(w, r, ss, status, "enroll", "Enrol a lead", "enroll", d)
 }
 
@@ -145,6 +145,10 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 		FirstName: v("first_name"), LastName: v("last_name"), Email: v("email"), Company: v("company"),
 		Title: v("title"), Phone: v("phone"), MetAt: v("met_at"), FirstContact: v("first_contact"),
 		Sequence: v("sequence"), Sender: v("sender"), Timezone: v("timezone"), Notes: v("notes"),
+	}
+	if msg := repSender(ss, &f.Sender); msg != "" {
+		s.renderEnroll(w, r, ss, http.StatusForbidden, enrollData{Form: f, Error: msg})
+		return nil
 	}
 	res, err := s.o.Control.Enroll(r.Context(), sequencer.EnrollRequest{
 		Sequence: f.Sequence, Sender: f.Sender, FirstContact: f.FirstContact,
@@ -199,6 +203,9 @@ type importResult struct {
 }
 
 func (s *server) importPage(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errOpsOnly
+	}
 	d := importData{
 		Sequences: s.sequenceOptions(pick("", s.o.Config.SequenceNames())),
 		Senders:   s.senderOptions(pick("", s.senderNames())),
@@ -209,6 +216,9 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, ss *session)
 }
 
 func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errOpsOnly
+	}
 	v := r.PostFormValue
 	req := sequencer.ImportRequest{
 		Sequence: v("sequence"), Sender: v("sender"), Encoding: v("encoding"),
@@ -327,7 +337,7 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 	offset := (d.Page - 1) * size
 	counted := max(s.o.CountPast, offset+size)
 	rows, total, err := s.o.Store.ProspectList(r.Context(), store.ProspectFilter{
-		Sequence: d.Sequence, State: store.State(d.State), Search: d.Search,
+		Sequence: d.Sequence, State: store.State(d.State), Search: d.Search, Senders: ss.senders(),
 		Limit: size, Offset: offset, CountUpTo: counted + 1,
 	})
 	if err != nil {
@@ -458,6 +468,9 @@ func (s *server) prospectPage(w http.ResponseWriter, r *http.Request, ss *sessio
 	if err != nil {
 		return err
 	}
+	if !mayActOn(ss, v) {
+		return errNotFound
+	}
 	d := prospectData{View: v, Name: fullName(v.Prospect.FirstName, v.Prospect.LastName),
 		Flash: flashes[r.URL.Query().Get("done")], CanUnsub: !v.Prospect.Suppressed,
 		ActionsBase: prospectURL(v.Prospect.Email), PhoneURL: telURL(v.Prospect.Phone)}
@@ -480,6 +493,15 @@ func (s *server) prospectPage(w http.ResponseWriter, r *http.Request, ss *sessio
 func (s *server) prospectAction(w http.ResponseWriter, r *http.Request, ss *session) error {
 	email := r.PathValue("email")
 	ctx := r.Context()
+	if !ss.ops() {
+		v, err := s.o.Control.ProspectView(ctx, email)
+		if err != nil {
+			return err
+		}
+		if !mayActOn(ss, v) {
+			return errNotFound
+		}
+	}
 	var done string
 	switch r.PathValue("action") {
 	case "pause":

@@ -53,6 +53,7 @@ type layoutData struct {
 	Nav      string // the current section, to mark it in the menu
 	CSS      string
 	SignedIn bool
+	Ops      bool // may load lists (not a rep)
 	CSRF     string
 	Prefix   string
 	Data     any
@@ -63,7 +64,7 @@ type layoutData struct {
 func (s *server) render(w http.ResponseWriter, r *http.Request, ss *session, status int, page, title, nav string, data any) {
 	d := layoutData{Title: title, Nav: nav, CSS: s.css, Prefix: Prefix, Data: data}
 	if ss != nil {
-		d.SignedIn, d.CSRF = true, ss.csrf
+		d.SignedIn, d.CSRF, d.Ops = true, ss.csrf, ss.ops()
 	}
 	var buf bytes.Buffer
 	if err := s.pages[page].Execute(&buf, d); err != nil {

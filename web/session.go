@@ -1,22 +1,26 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/drip-email/drip/configs"
+	"github.com/drip-email/drip/internal/password"
+	"github.com/drip-email/drip/internal/throttle"
+	"github.com/drip-email/drip/store"
 )
 
 // Sessions are signed cookies rather than ids in this process's memory:
@@ -27,10 +31,11 @@ import (
 // from the API token: rotating the token signs everybody out, which is
 // what rotating a leaked token should do.
 //
-// Signing out deletes the cookie and remembers the session id as revoked
-// until it would have expired, on this instance (a copy of the cookie
-// replayed to another instance stays valid until its expiry; the expiry
-// bounds that).
+// Signing out deletes the cookie and records the session (a hash of its
+// id) as revoked in the store until it would have expired: a copy of the
+// cookie replayed later, after a restart or to another instance, is
+// refused. Every signed-in request reads that record (one primary-key
+// lookup); a store that cannot answer signs nobody in.
 //
 // CSRF tokens are the HMAC of the session id under the same key: bound to
 // the session, nothing to store, and one session's token is worthless in
@@ -41,12 +46,28 @@ const (
 	csrfField     = "csrf"
 	idLen         = 32 // session id bytes: 256 bits
 	payloadLen    = idLen + 8
+	maxUserLen    = 64 // a user name's bytes, after the payload
 )
 
 type session struct {
 	id      [idLen]byte
 	expires time.Time
 	csrf    string
+	// user is who signed in with a name and password (drip user add);
+	// nil for the API token, which is the ops role.
+	user *store.User
+}
+
+// ops reports whether the session may do everything (import, every
+// prospect): the API token, or a user of role ops.
+func (ss *session) ops() bool { return ss.user == nil || ss.user.Role == store.RoleOps }
+
+// senders limits a rep to the prospects of its senders; nil for ops.
+func (ss *session) senders() []string {
+	if ss.ops() {
+		return nil
+	}
+	return ss.user.Senders
 }
 
 type sessions struct {
@@ -56,17 +77,18 @@ type sessions struct {
 	now    func() time.Time
 	secure bool
 
-	mu      sync.Mutex
-	revoked map[[idLen]byte]time.Time // signed out before expiry -> expiry
+	revoked store.Security // sessions signed out before their expiry
+	log     *slog.Logger
 
-	// failures throttles wrong tokens: a guesser gets a handful a second,
-	// a person who mistyped does not notice.
-	failures *rate.Limiter
+	// failures throttles wrong tokens per client address: a guesser gets a
+	// handful, then one every 2 seconds; a person who mistyped does not
+	// notice, and a locked-out guesser locks out nobody else.
+	failures *throttle.Failures
 }
 
-func newSessions(apiToken string, ttl time.Duration, now func() time.Time, secure bool) *sessions {
-	s := &sessions{ttl: ttl, now: now, secure: secure, revoked: map[[idLen]byte]time.Time{},
-		failures: rate.NewLimiter(rate.Limit(5), 20)}
+func newSessions(apiToken string, ttl time.Duration, now func() time.Time, secure bool, revoked store.Security, log *slog.Logger) *sessions {
+	s := &sessions{ttl: ttl, now: now, secure: secure, revoked: revoked, log: log,
+		failures: throttle.New(throttle.DefaultBurst, throttle.DefaultEvery, now)}
 	if apiToken != "" {
 		mac := hmac.New(sha256.New, []byte(apiToken))
 		mac.Write([]byte("drip web session key v1"))
@@ -106,16 +128,18 @@ func (s *sessions) csrfFor(id [idLen]byte) string {
 	return base64.RawURLEncoding.EncodeToString(s.mac([]byte("csrf\x00"), id[:]))
 }
 
-// start makes a new session and the cookie that carries it.
-func (s *sessions) start(r *http.Request) (*session, *http.Cookie) {
+// start makes a new session and the cookie that carries it; user is ""
+// for the API token.
+func (s *sessions) start(r *http.Request, user string) (*session, *http.Cookie) {
 	ss := &session{expires: s.now().Add(s.ttl).Truncate(time.Second)}
 	rand.Read(ss.id[:]) // never fails (crypto/rand panics rather than return an error)
 	ss.csrf = s.csrfFor(ss.id)
-	var payload [payloadLen]byte
-	copy(payload[:], ss.id[:])
+	payload := make([]byte, payloadLen, payloadLen+len(user))
+	copy(payload, ss.id[:])
 	binary.BigEndian.PutUint64(payload[idLen:], uint64(ss.expires.Unix()))
-	value := base64.RawURLEncoding.EncodeToString(payload[:]) + "." +
-		base64.RawURLEncoding.EncodeToString(s.mac([]byte("session\x00"), payload[:]))
+	payload = append(payload, user...)
+	value := base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(s.mac([]byte("session\x00"), payload))
 	c := s.cookie(r, value)
 	// MaxAge, not Expires: the browser counts from its own clock.
 	c.MaxAge = int(s.ttl / time.Second)
@@ -151,7 +175,7 @@ func (s *sessions) fromRequest(r *http.Request) (*session, bool) {
 		return nil, false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil || len(payload) != payloadLen {
+	if err != nil || len(payload) < payloadLen || len(payload) > payloadLen+maxUserLen {
 		return nil, false
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
@@ -163,11 +187,28 @@ func (s *sessions) fromRequest(r *http.Request) (*session, bool) {
 	if !s.now().Before(ss.expires) {
 		return nil, false
 	}
-	s.mu.Lock()
-	_, revoked := s.revoked[ss.id]
-	s.mu.Unlock()
+	revoked, err := s.revoked.SessionRevoked(r.Context(), idHash(ss.id))
+	if err != nil {
+		s.log.Error("web: reading revoked sessions failed; treating the session as signed out", "err", err)
+		return nil, false
+	}
 	if revoked {
 		return nil, false
+	}
+	if name := string(payload[payloadLen:]); name != "" {
+		// The user's current record: removed, or its password changed
+		// since this session began, and the session is over.
+		u, err := s.revoked.UserGet(r.Context(), name)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				s.log.Error("web: reading the session's user failed; treating the session as signed out", "err", err)
+			}
+			return nil, false
+		}
+		if began := ss.expires.Add(-s.ttl); began.Before(u.UpdatedAt.Truncate(time.Second)) {
+			return nil, false
+		}
+		ss.user = &u
 	}
 	ss.csrf = s.csrfFor(ss.id)
 	return ss, true
@@ -178,22 +219,23 @@ func (s *sessions) checkCSRF(ss *session, got string) bool {
 	return ss != nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.csrf)) == 1
 }
 
-// revoke forgets a session on this instance until it would have expired.
-func (s *sessions) revoke(ss *session) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, exp := range s.revoked {
-		if !now.Before(exp) {
-			delete(s.revoked, id) // expired anyway: its cookie is refused by date
-		}
-	}
-	s.revoked[ss.id] = ss.expires
+// revoke records the session as signed out, for every instance, until it
+// would have expired.
+func (s *sessions) revoke(ctx context.Context, ss *session) error {
+	return s.revoked.SessionRevoke(ctx, idHash(ss.id), ss.expires, s.now())
+}
+
+// idHash is how the store knows a session: a hash of its id, so that the
+// table of revoked sessions holds nothing that signs anybody in.
+func idHash(id [idLen]byte) string {
+	sum := sha256.Sum256(id[:])
+	return hex.EncodeToString(sum[:])
 }
 
 // signinData is the sign-in page.
 type signinData struct {
 	Next      string
+	User      string // the name typed, kept after a wrong password
 	Error     string
 	NoToken   bool   // no http.api_token is configured: nobody can sign in
 	Stay      string // how long a session lasts, in words
@@ -235,20 +277,30 @@ func (s *server) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := r.PostFormValue("next")
-	if s.auth.failures.Tokens() < 1 {
+	client := throttle.ClientAddr(r)
+	if s.auth.failures.Blocked(client) {
 		// Checked before the token, so that a guesser learns nothing while throttled.
 		s.renderSignin(w, r, http.StatusTooManyRequests,
 			signinData{Next: next, Error: "Too many wrong tokens; wait a few seconds and try again."})
 		return
 	}
-	if !s.auth.tokenOK(r.PostFormValue("token")) {
-		s.auth.failures.Allow()
-		s.log.Warn("web: sign-in refused: wrong token", "remote", r.RemoteAddr)
+	user := strings.TrimSpace(r.PostFormValue("user"))
+	if user != "" {
+		if !s.userOK(r, user, r.PostFormValue("token")) {
+			s.auth.failures.Fail(client)
+			s.log.Warn("web: sign-in refused: wrong name or password", "client", client, "user", user)
+			s.renderSignin(w, r, http.StatusUnauthorized,
+				signinData{Next: next, User: user, Error: "Wrong name or password."})
+			return
+		}
+	} else if !s.auth.tokenOK(r.PostFormValue("token")) {
+		s.auth.failures.Fail(client)
+		s.log.Warn("web: sign-in refused: wrong token", "client", client)
 		s.renderSignin(w, r, http.StatusUnauthorized,
 			signinData{Next: next, Error: "That is not the API token (http.api_token in drip's configuration)."})
 		return
 	}
-	_, c := s.auth.start(r)
+	_, c := s.auth.start(r, user)
 	http.SetCookie(w, c)
 	if !safeNext(next) {
 		next = Prefix + "/enroll"
@@ -256,8 +308,27 @@ func (s *server) signin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// userOK checks a user's password; an unknown user takes as long to refuse.
+func (s *server) userOK(r *http.Request, name, pw string) bool {
+	if len(name) > maxUserLen {
+		password.CheckNone(pw)
+		return false
+	}
+	u, err := s.o.Store.UserGet(r.Context(), name)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("web: reading a user failed", "err", err)
+		}
+		password.CheckNone(pw)
+		return false
+	}
+	return password.Check(u.PasswordHash, pw)
+}
+
 func (s *server) signout(w http.ResponseWriter, r *http.Request, ss *session) error {
-	s.auth.revoke(ss)
+	if err := s.auth.revoke(r.Context(), ss); err != nil {
+		return fmt.Errorf("signing out: %w", err)
+	}
 	http.SetCookie(w, s.auth.clearCookie(r))
 	http.Redirect(w, r, Prefix+"/signin?signedout=1", http.StatusSeeOther)
 	return nil

@@ -127,7 +127,7 @@ func New(o Options) (http.Handler, error) {
 	}
 	s := &server{
 		o: o, log: o.Log, mux: http.NewServeMux(), pages: pages, css: css,
-		auth:   newSessions(o.Config.HTTP.APIToken, o.SessionTTL, o.Now, secureCookies(o.Config)),
+		auth:   newSessions(o.Config.HTTP.APIToken, o.SessionTTL, o.Now, secureCookies(o.Config), o.Store, o.Log),
 		static: http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)),
 	}
 	s.routes()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -27,7 +28,27 @@ func init() {
 	})
 }
 
+// runCheck checks in the background and returns when that is done or
+// when ctx ends (SIGTERM, Ctrl-C): no template, however slow, holds it.
 func runCheck(ctx context.Context, g *globals, withDNS bool) error {
+	done := make(chan error, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		gg := *g
+		gg.stdout, gg.stderr = &out, &errOut
+		done <- check(ctx, &gg, withDNS)
+	}()
+	select {
+	case err := <-done:
+		_, _ = g.stdout.Write(out.Bytes())
+		_, _ = g.stderr.Write(errOut.Bytes())
+		return err
+	case <-ctx.Done():
+		return exitError{code: 1, msg: "interrupted before the check was done"}
+	}
+}
+
+func check(ctx context.Context, g *globals, withDNS bool) error {
 	cfg, err := configs.Load(g.config)
 	var problems []string
 	if err != nil {
@@ -39,7 +60,8 @@ func runCheck(ctx context.Context, g *globals, withDNS bool) error {
 	}
 	var warnings []string
 	if cfg != nil {
-		p, w := templates.Check(cfg)
+		problems = append(problems, cfg.ExposureProblems()...)
+		p, w := templates.CheckContext(ctx, cfg)
 		problems = append(problems, p...)
 		warnings = append(cfg.Warnings(), w...)
 		problems = append(problems, checkAgainstStore(ctx, cfg)...)

@@ -20,7 +20,7 @@ import (
 )
 
 // stdin is what `drip mailbox connect --manual` reads the pasted address
-// from (tests swap it).
+// from and `drip user` the passwords (tests swap it).
 var stdin io.Reader = os.Stdin
 
 // connectTimeout bounds a sign-in: long enough to find the phone.

@@ -66,7 +66,7 @@ func runPreview(ctx context.Context, g *globals, a previewArgs) error {
 	if err != nil {
 		return err
 	}
-	unsub, err := daemon.Unsubscriber(cfg)
+	unsub, err := previewUnsubscriber(ctx, g, cfg, a.email != "")
 	if err != nil {
 		return err
 	}

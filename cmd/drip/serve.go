@@ -21,6 +21,9 @@ func init() {
 				if err != nil {
 					return err
 				}
+				if err := refuseExposure(cfg); err != nil {
+					return err
+				}
 				log, err := newLogger(g)
 				if err != nil {
 					return err

@@ -38,14 +38,14 @@ func init() {
 					if err != nil {
 						return err
 					}
-					printProspect(g.stdout, v)
+					printProspect(termSafe{g.stdout}, v)
 					return nil
 				}
 				all, err := c.StatsAll(ctx)
 				if err != nil {
 					return err
 				}
-				printStats(g.stdout, all)
+				printStats(termSafe{g.stdout}, all)
 				// OAuth2 senders that must be connected (again).
 				for _, w := range grantWarnings(ctx, c.Config) {
 					fmt.Fprintf(g.stdout, "\n%s\n", w)

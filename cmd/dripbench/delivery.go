@@ -68,7 +68,7 @@ func delivery(ctx context.Context, sp spec, latency time.Duration) (map[string]f
 	if err != nil {
 		return nil, err
 	}
-	unsubscriber, err := daemon.Unsubscriber(cfg)
+	unsubscriber, err := daemon.Unsubscriber(ctx, cfg, st)
 	if err != nil {
 		return nil, err
 	}

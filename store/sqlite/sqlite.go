@@ -87,7 +87,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// (the OS caches the file too). It never checkpoints the WAL itself
 	// (wal_autocheckpoint 0): the checkpointer does, beside it (see
 	// checkpoints).
-	writer := common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate" +
+	// secure_delete: what a write frees (a forgotten prospect's old row,
+	// its index entries) is overwritten with zeros, not left readable in
+	// free space of the file (see ProspectForget).
+	writer := common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate&_pragma=secure_delete(1)" +
 		"&_pragma=cache_size(-16384)&_pragma=temp_store(memory)&_pragma=wal_autocheckpoint(0)"
 	wdb, err := sql.Open("sqlite", path+writer)
 	if err != nil {

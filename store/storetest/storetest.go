@@ -60,6 +60,11 @@ func Run(t *testing.T, newStore Factory) {
 		{"EnrollmentsPlanned", testEnrollmentsPlanned},
 		{"OAuthGrant", testOAuthGrant},
 		{"OAuthGrantSerialised", testOAuthGrantSerialised},
+		{"SecretEnsure", testSecretEnsure},
+		{"SessionRevoke", testSessionRevoke},
+		{"Unsuppress", testUnsuppress},
+		{"Users", testUsers},
+		{"ProspectListBySenders", testProspectListBySenders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

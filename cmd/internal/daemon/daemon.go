@@ -131,7 +131,7 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 		log.Info("sequence shortened: completed the enrollments past its end", "sequence", name,
 			"steps", cfg.Sequences[name].Steps, "completed", n)
 	}
-	unsub, err := Unsubscriber(cfg)
+	unsub, err := Unsubscriber(ctx, cfg, st)
 	if err != nil {
 		return nil, err
 	}

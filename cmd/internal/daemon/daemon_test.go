@@ -183,7 +183,7 @@ func TestTwoListeners(t *testing.T) {
 		}
 		enrolled[email] = res.Enrollment.ProspectID
 	}
-	unsub, err := daemon.Unsubscriber(r.cfg)
+	unsub, err := daemon.Unsubscriber(ctx, r.cfg, r.d.Store())
 	if err != nil {
 		t.Fatal(err)
 	}

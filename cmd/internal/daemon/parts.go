@@ -3,9 +3,9 @@ package daemon
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -46,19 +46,47 @@ func Sequences(cfg *configs.Config) (map[string]*sequencer.Sequence, error) {
 	return out, nil
 }
 
-// Unsubscriber keys unsubscribe links with http.unsubscribe_secret, or,
-// when it is not set, with a key derived from the API token.
-func Unsubscriber(cfg *configs.Config) (*mailer.Unsubscriber, error) {
+// UnsubscribeSecretName is the store's secret that keys unsubscribe links.
+const UnsubscribeSecretName = "unsubscribe"
+
+// Unsubscriber keys unsubscribe links with http.unsubscribe_secret when it
+// is set, else with a random key drip generates on first start and keeps in
+// the store, shared by every instance (the first to start writes it). The
+// key is never derived from the API token: the shipped token is public,
+// and a key derived from it would let anybody compute every link.
+//
+// Links sent before that change were keyed by a derivation of the API
+// token; they still verify when that token is strong (not empty, not a
+// placeholder, 24+ characters), so that nobody who holds a real link is
+// turned away, and never when it is weak, since anybody could then compute
+// them. st may be nil (a preview): the key is then a random one of this run.
+func Unsubscriber(ctx context.Context, cfg *configs.Config, st store.Store) (*mailer.Unsubscriber, error) {
 	secret := cfg.HTTP.UnsubscribeSecret
 	if secret == "" {
-		if cfg.HTTP.APIToken == "" {
-			return nil, errors.New("set http.unsubscribe_secret (or http.api_token) to sign unsubscribe links")
+		secret = rand.Text() + rand.Text() // 256 bits
+		if st != nil {
+			var err error
+			if secret, err = st.SecretEnsure(ctx, UnsubscribeSecretName, secret); err != nil {
+				return nil, fmt.Errorf("unsubscribe links' key: %w", err)
+			}
 		}
-		mac := hmac.New(sha256.New, []byte(cfg.HTTP.APIToken))
-		mac.Write([]byte("drip unsubscribe links"))
-		secret = hex.EncodeToString(mac.Sum(nil))
 	}
-	return mailer.NewUnsubscriber(secret)
+	u, err := mailer.NewUnsubscriber(secret)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.HTTP.UnsubscribeSecret == "" && configs.WeakSecret(cfg.HTTP.APIToken) == "" {
+		u.AlsoAccept(LegacyUnsubscribeSecret(cfg.HTTP.APIToken))
+	}
+	return u, nil
+}
+
+// LegacyUnsubscribeSecret is the key of links sent by drip before it kept
+// its own key: derived from the API token.
+func LegacyUnsubscribeSecret(apiToken string) string {
+	mac := hmac.New(sha256.New, []byte(apiToken))
+	mac.Write([]byte("drip unsubscribe links"))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // UnsubscribeURL makes the link for a prospect.

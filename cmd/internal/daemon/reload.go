@@ -42,7 +42,10 @@ func reloadTemplates(ctx context.Context, cfg *configs.Config, seqs map[string]*
 		}
 		last = fp
 		for name, seq := range seqs {
-			if problems, _ := templates.CheckSequence(cfg, seq.Config); len(problems) > 0 {
+			if ctx.Err() != nil {
+				return // shutting down: a slow check must not hold it
+			}
+			if problems, _ := templates.CheckSequenceContext(ctx, cfg, seq.Config); len(problems) > 0 {
 				log.Error("templates changed but do not check; still sending the previous ones",
 					"sequence", name, "problem", problems[0], "problems", len(problems))
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -164,6 +165,10 @@ func (s *Store) ProspectList(ctx context.Context, f store.ProspectFilter) ([]sto
 		end = offset + int64(f.Limit)
 	}
 
+	if len(f.Senders) > 0 {
+		return s.listPage(ctx, f, s.q.ProspectIDsOfSenders,
+			[]any{jsonList(f.Senders), f.Sequence, string(f.State), term, max(countUpTo, end)}, countUpTo, offset, end)
+	}
 	if shape.Seq || shape.State {
 		// Driven by the enrollments if they hold few enough: a caller
 		// that needs no more than n ids has no use for more.
@@ -178,7 +183,13 @@ func (s *Store) ProspectList(ctx context.Context, f store.ProspectFilter) ([]sto
 		}
 	}
 
-	ids, err := listIDs(ctx, db, s.list[shape].ids, shape.args(f, term, max(countUpTo, end)))
+	return s.listPage(ctx, f, s.list[shape].ids, shape.args(f, term, max(countUpTo, end)), countUpTo, offset, end)
+}
+
+// listPage runs the ids query and reads the page's prospects and the
+// enrollment each is shown with.
+func (s *Store) listPage(ctx context.Context, f store.ProspectFilter, query string, args []any, countUpTo, offset, end int64) ([]store.ProspectListRow, int, error) {
+	ids, err := listIDs(ctx, s.read.DB, query, args)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing prospects: %w", err)
 	}
@@ -241,7 +252,8 @@ func (s *Store) listedEnrollments(ctx context.Context, f store.ProspectFilter, i
 	}
 	for _, r := range ers {
 		e := r.enrollment()
-		if f.Sequence != "" && e.Sequence != f.Sequence || f.State != "" && e.State != f.State {
+		if f.Sequence != "" && e.Sequence != f.Sequence || f.State != "" && e.State != f.State ||
+			len(f.Senders) > 0 && !slices.Contains(f.Senders, e.Sender) {
 			continue
 		}
 		if had, ok := shown[e.ProspectID]; !ok || moreRelevant(e, had) {

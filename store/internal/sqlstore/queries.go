@@ -75,9 +75,24 @@ type queries struct {
 	StatsEvents                string `query:"stats-events"`
 	StatsBounces               string `query:"stats-bounces"`
 	StatsStates                string `query:"stats-states"`
-	EnrollmentClaim            string `query:"enrollment-claim"`
-	ImportLoadProspect         string `query:"import-load-prospect"`
-	ImportLoadEnrollment       string `query:"import-load-enrollment"`
+	// security.go
+	SecretInsert          string `query:"secret-insert"`
+	SecretGet             string `query:"secret-get"`
+	SessionRevoke         string `query:"session-revoke"`
+	SessionsRevokedExpire string `query:"sessions-revoked-expire"`
+	SessionRevoked        string `query:"session-revoked"`
+	// unsuppress.go
+	SuppressionLock   string `query:"suppression-lock"`
+	SuppressionDelete string `query:"suppression-delete"`
+	// users.go
+	UserInsert           string `query:"user-insert"`
+	UserGet              string `query:"user-get"`
+	UserSetPassword      string `query:"user-set-password"`
+	UserDelete           string `query:"user-delete"`
+	ProspectIDsOfSenders string `query:"prospect-ids-of-senders"`
+	EnrollmentClaim      string `query:"enrollment-claim"`
+	ImportLoadProspect   string `query:"import-load-prospect"`
+	ImportLoadEnrollment string `query:"import-load-enrollment"`
 	// Only where Dialect.RowsAsJSON.
 	SettleWrite     string `query:"settle-write" optional:"true"`
 	SendsBeginBatch string `query:"sends-begin-batch" optional:"true"`

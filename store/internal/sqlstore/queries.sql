@@ -547,3 +547,54 @@ ORDER BY e.sender, e.next_send_at
 -- due now, to be decided again by the rules.
 UPDATE enrollments SET next_send_at = $3
 WHERE sender = $1 AND state = 'active' AND next_send_at >= $2
+-- ----------------------------------------------------------------- security
+
+-- name: secret-insert
+-- The first instance to start writes the key; later ones keep it.
+INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO NOTHING
+
+-- name: secret-get
+SELECT value FROM secrets WHERE name = $1
+
+-- name: session-revoke
+INSERT INTO sessions_revoked (id_hash, expires_at) VALUES ($1, $2)
+ON CONFLICT (id_hash) DO NOTHING
+
+-- name: sessions-revoked-expire
+DELETE FROM sessions_revoked WHERE expires_at <= $1
+
+-- name: session-revoked
+SELECT count(*) FROM sessions_revoked WHERE id_hash = $1
+
+-- name: suppression-lock
+SELECT reason FROM suppressions WHERE email_hash = $1 {{forUpdate}}
+
+-- name: suppression-delete
+DELETE FROM suppressions WHERE email_hash = $1
+
+-- name: user-insert
+INSERT INTO users (name, password_hash, role, senders, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $5)
+ON CONFLICT (name) DO NOTHING
+
+-- name: user-get
+SELECT name, password_hash, role, senders, created_at, updated_at FROM users WHERE name = $1
+
+-- name: user-set-password
+UPDATE users SET password_hash = $2, updated_at = $3 WHERE name = $1
+
+-- name: user-delete
+DELETE FROM users WHERE name = $1
+
+-- name: prospect-ids-of-senders
+-- A rep's prospect list: those with an enrollment by one of the senders $1
+-- (and of sequence $2, in state $3, when given), searched by $4, the first
+-- $5 in address order. Reps have few prospects: no drive, no shapes. $4
+-- is folded (store.FoldTerm), as the search_fold column is.
+SELECT p.id FROM prospects p
+WHERE p.forgotten_at IS NULL
+    AND EXISTS (SELECT 1 FROM enrollments e WHERE e.prospect_id = p.id AND {{anyText "e.sender" "$1"}}
+        AND ($2 = '' OR e.sequence = $2) AND ($3 = '' OR e.state = $3))
+    AND ($4 = '' OR {{contains "p.email_norm" "$4"}} OR {{contains "p.search_fold" "$4"}})
+ORDER BY p.email_norm LIMIT $5
