@@ -346,10 +346,14 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 	}
 	for _, en := range claimed {
 		if e.delivering(en.ID) || e.isQueued(en.ID) {
-			// Our own step outlived its lease (a very slow server, a long
-			// store outage): it is still ours; its settle or start will
-			// plan what comes next. A second job for it would find its
-			// own send row and take it for a crashed one.
+			// Ours already: either our step outlived its lease (a very
+			// slow server, a long store outage), or its outcome was
+			// stored a moment ago and the worker has not let go of it
+			// yet. A second job for it would find its own send row and
+			// take it for a crashed one. Its settle or start plans what
+			// comes next; once it is done, the lease this claim took is
+			// given back, or the enrollment would wait for it to run out.
+			e.releaseWhenDone(workCtx, en)
 			continue
 		}
 		j, ok := e.decide(workCtx, en, prospects, now, &settled)
@@ -986,6 +990,28 @@ func (e *Engine) release(ctx context.Context, jobs []*job) {
 	if len(jobs) > 0 {
 		e.releaseIDs(ctx, enrollmentsOf(jobs))
 	}
+}
+
+// releaseWhenDone gives back the lease a claim took on an enrollment
+// this engine is still starting or delivering, once that is over (its
+// outcome is then stored: the release frees what the claim took, or
+// finds the lease already cleared by the settle).
+func (e *Engine) releaseWhenDone(ctx context.Context, en store.Enrollment) {
+	e.side.Add(1)
+	go func() {
+		defer e.side.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for e.delivering(en.ID) || e.isQueued(en.ID) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		e.releaseIDs(ctx, []store.Enrollment{en})
+		e.Wake()
+	}()
 }
 
 func (e *Engine) releaseIDs(ctx context.Context, ens []store.Enrollment) {

@@ -133,6 +133,11 @@ func TestCappedSenderCostsOthersNothing(t *testing.T) {
 				r.clock.Set(t0.Add(time.Duration(k) * time.Minute))
 				eng.Wake()
 				testrig.WaitFor(t, fmt.Sprintf("piotr's step %d", k), func() bool { return r.smtp.Count(lead) == k })
+				// Recorded before the clock moves on: the time of the
+				// send is the clock's when the server took it.
+				testrig.WaitFor(t, fmt.Sprintf("piotr's step %d recorded", k), func() bool {
+					return sendsOf(t, st, lead)[k].Status == store.SendSent
+				})
 			}
 			testrig.WaitFor(t, "piotr's steps recorded", func() bool {
 				sends := sendsOf(t, st, lead)
