@@ -211,8 +211,12 @@ func TestTwoInstancesRefreshConcurrently(t *testing.T) {
 	if reuses != 0 {
 		t.Fatalf("%d spent refresh tokens presented again", reuses)
 	}
-	if refreshes < 100 {
-		t.Fatalf("only %d refreshes", refreshes)
+	// 200 tokens were handed out and each was refused once; a token one
+	// instance refreshed serves the other too when it has not refused it
+	// yet, so each refresh serves at most two, and the connect's token
+	// the first two: at least 99 refreshes, or a refused token was reused.
+	if refreshes < 99 {
+		t.Fatalf("only %d refreshes for 200 refused tokens", refreshes)
 	}
 	live := srv.LiveRefreshTokens()
 	if len(live) != 1 || storedRefresh(t, st1, b, "maria") != live[0] {
