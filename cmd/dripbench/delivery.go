@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -177,7 +178,7 @@ func bareLoop(ctx context.Context, addr, from, to string, msg []byte, n, conns i
 	for _, c := range clients {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				if err := sendOne(c, from, to, msg); err != nil {
+				if err := c.SendMail(from, []string{to}, bytes.NewReader(msg)); err != nil {
 					errs <- err
 					return
 				}
@@ -191,23 +192,6 @@ func bareLoop(ctx context.Context, addr, from, to string, msg []byte, n, conns i
 		return 0, fmt.Errorf("bare loop: %w", err)
 	}
 	return d, ctx.Err()
-}
-
-func sendOne(c *smtp.Client, from, to string, msg []byte) error {
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	return w.Close()
 }
 
 // countingStore counts the engine's batched store calls: how well the

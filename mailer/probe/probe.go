@@ -6,6 +6,7 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -210,7 +211,7 @@ func RunSMTP(ctx context.Context, cfg SMTP, k Keys) []Check {
 		add("smtp auth", OK, detail, "")
 	}
 	if cfg.SendTo != "" {
-		if err := send(c, cfg.From, cfg.SendTo, cfg.Message); err != nil {
+		if err := c.SendMail(cfg.From, []string{cfg.SendTo}, bytes.NewReader(cfg.Message)); err != nil {
 			add("smtp send", Fail, "to "+cfg.SendTo+": "+err.Error(), "the server refused the test message; its reply above says why")
 		} else {
 			add("smtp send", OK, "test message accepted for "+cfg.SendTo, "")
@@ -263,23 +264,6 @@ func has(list []string, m string) bool {
 		}
 	}
 	return false
-}
-
-func send(c *smtp.Client, from, to string, msg []byte) error {
-	if err := c.Mail(from, nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to, nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	return w.Close()
 }
 
 // IMAP is what the IMAP checks need.
