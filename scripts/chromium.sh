@@ -28,8 +28,8 @@ if ! find_bin; then
 	fi
 	say "chromium not found; installing it with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update >&2 || die "apt-get update failed"
-	apt-get install -y chromium >&2 || die "apt-get install chromium failed"
+	apt-get -o DPkg::Lock::Timeout=300 update >&2 || die "apt-get update failed"
+	apt-get -o DPkg::Lock::Timeout=300 install -y chromium >&2 || die "apt-get install chromium failed"
 	find_bin || die "chromium installed but /usr/bin/chromium still not found"
 fi
 "$bin" --version >&2 || die "$bin does not run"

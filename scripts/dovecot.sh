@@ -56,7 +56,7 @@ ensure_bin() {
 	fi
 	local ok=1
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get update >&2 || ! apt-get install -y --no-install-recommends dovecot-imapd >&2; then
+	if ! apt-get -o DPkg::Lock::Timeout=300 update >&2 || ! apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends dovecot-imapd >&2; then
 		ok=0
 	fi
 	if [[ $ours -eq 1 ]]; then rm -f "$policy"; fi

@@ -42,8 +42,8 @@ ensure_bin() {
 	fi
 	say "PostgreSQL binaries not found; installing postgresql-15 with apt-get"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update >&2 || die "apt-get update failed"
-	apt-get install -y --no-install-recommends postgresql-15 >&2 ||
+	apt-get -o DPkg::Lock::Timeout=300 update >&2 || die "apt-get update failed"
+	apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends postgresql-15 >&2 ||
 		die "apt-get install postgresql-15 failed"
 	find_bin || die "postgresql-15 installed but initdb/pg_ctl still not found"
 }
