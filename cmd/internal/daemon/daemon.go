@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,12 +61,16 @@ type Options struct {
 
 // Daemon is a drip wired and ready to run.
 type Daemon struct {
-	o        Options
-	cfg      *configs.Config
-	log      *slog.Logger
-	st       store.Store
-	owner    string
-	seqs     map[string]*sequencer.Sequence
+	o     Options
+	cfg   *configs.Config
+	log   *slog.Logger
+	st    store.Store
+	owner string
+	seqs  map[string]*sequencer.Sequence
+	// seqsFP is the fingerprint of the template files the sequences were
+	// loaded from (taken before loading, so an edit during the load is
+	// seen as a change by the reload).
+	seqsFP   uint64
 	eng      *sequencer.Engine
 	watchers []*imapwatch.Watcher
 	// listeners: http.listen first, then http.public_listen when set.
@@ -120,6 +126,7 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s (run `drip check`)", problems[0])
 	}
+	d.seqsFP = templatesFingerprint(cfg.TemplatesDir)
 	if d.seqs, err = Sequences(cfg); err != nil {
 		return nil, err
 	}
@@ -322,10 +329,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// SIGHUP is caught from here on: one sent once "drip serving" is
+	// logged is never lost to a goroutine that has not started yet.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		reloadTemplates(watchCtx, d.cfg, d.seqs, d.o.ReloadEvery, log.With("component", "templates"))
+		reloadTemplates(watchCtx, d.cfg, d.seqs, d.seqsFP, hup, d.o.ReloadEvery, log.With("component", "templates"))
 	}()
 	log.Info("drip serving", "listen", d.Addr(), "public_listen", d.PublicAddr(), "instance", d.owner, "workers", d.cfg.Workers,
 		"sequences", len(d.seqs), "senders", len(d.cfg.Senders))

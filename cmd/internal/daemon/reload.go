@@ -7,9 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/drip-email/drip/configs"
@@ -18,17 +16,13 @@ import (
 )
 
 // reloadTemplates keeps the running sequences' templates in step with the
-// files: it looks every `every` and on SIGHUP, and when something changed
-// it loads and checks the new templates; a set that does not check is
+// files: it looks every `every` and on hup, and when something changed
+// since the fingerprint last (that of the files loaded at start) it loads and checks the new templates; a set that does not check is
 // refused (logged) and the previous one stays in use. Changes to a
 // sequence's schedule take effect on restart.
-func reloadTemplates(ctx context.Context, cfg *configs.Config, seqs map[string]*sequencer.Sequence, every time.Duration, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func reloadTemplates(ctx context.Context, cfg *configs.Config, seqs map[string]*sequencer.Sequence, last uint64, hup <-chan os.Signal, every time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	last := templatesFingerprint(cfg.TemplatesDir)
 	for {
 		select {
 		case <-ctx.Done():
