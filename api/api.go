@@ -429,6 +429,7 @@ var csvTypes = map[string]bool{
 // importCSV streams the body through the importer: ?sequence=S (required),
 // &sender=NAME, &encoding=windows-1252 (or a charset on the Content-Type;
 // neither: detected), &map=Header=column,… (as drip import --map),
+// &late_start=latest|first (default: the sequence's late_start),
 // &dry_run=true.
 func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -451,6 +452,9 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("map: %v", err)
 	}
+	if _, err := configs.ParseLateStart(q.Get("late_start")); err != nil {
+		return badRequest("%v", err)
+	}
 	// The body is read to its end before a row is stored: a list over the
 	// cap is refused whole (413), never half imported.
 	body, err := spool(r.Body)
@@ -460,7 +464,7 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	defer body.Close()
 	sum, err := s.o.Control.Import(r.Context(), body, sequencer.ImportRequest{
 		Sequence: q.Get("sequence"), Sender: q.Get("sender"), Encoding: encoding,
-		FileName: "body", DryRun: dry, Map: mapping,
+		FileName: "body", DryRun: dry, Map: mapping, LateStart: q.Get("late_start"),
 	})
 	if err != nil {
 		return err

@@ -189,11 +189,13 @@ type importData struct {
 	Sequences []option
 	Senders   []option
 	Encodings []option
-	DryRun    bool
-	Map       string // the --map text
-	CSV       string // the pasted text, shown again after a refusal
-	Error     string
-	Result    *importResult
+	// LateStarts: the sequence's own late_start, or latest or first.
+	LateStarts []option
+	DryRun     bool
+	Map        string // the --map text
+	CSV        string // the pasted text, shown again after a refusal
+	Error      string
+	Result     *importResult
 }
 
 type importResult struct {
@@ -209,7 +211,7 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, ss *session)
 	d := importData{
 		Sequences: s.sequenceOptions(pick("", s.o.Config.SequenceNames())),
 		Senders:   s.senderOptions(pick("", s.senderNames())),
-		Encodings: encodingOptions(""),
+		Encodings: encodingOptions(""), LateStarts: lateStartOptions(""),
 	}
 	s.render(w, r, ss, http.StatusOK, "import", "Load a list", "import", d)
 	return nil
@@ -222,11 +224,12 @@ func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session)
 	v := r.PostFormValue
 	req := sequencer.ImportRequest{
 		Sequence: v("sequence"), Sender: v("sender"), Encoding: v("encoding"),
-		DryRun: v("dry_run") != "", FileName: "pasted list",
+		DryRun: v("dry_run") != "", FileName: "pasted list", LateStart: v("late_start"),
 	}
 	d := importData{
 		Sequences: s.sequenceOptions(req.Sequence), Senders: s.senderOptions(req.Sender),
-		Encodings: encodingOptions(req.Encoding), DryRun: req.DryRun, Map: v("map"),
+		Encodings: encodingOptions(req.Encoding), LateStarts: lateStartOptions(req.LateStart),
+		DryRun: req.DryRun, Map: v("map"),
 	}
 	var err error
 	if req.Map, err = importer.ParseMap(d.Map); err != nil {
@@ -287,6 +290,15 @@ func encodingOptions(selected string) []option {
 		out = append(out, option{Value: name, Label: label, Selected: name == selected})
 	}
 	return out
+}
+
+// lateStartOptions: the sequence's own late_start, or either of its values.
+func lateStartOptions(selected string) []option {
+	return []option{
+		{Value: "", Label: "As the sequence says (late_start)", Selected: selected == ""},
+		{Value: string(configs.LateStartLatest), Label: "Latest past-due step (skip the earlier ones)", Selected: selected == string(configs.LateStartLatest)},
+		{Value: string(configs.LateStartFirst), Label: "Step 1 at the next window, keeping the spacing", Selected: selected == string(configs.LateStartFirst)},
+	}
 }
 
 // ---------------------------------------------------------------- prospects
