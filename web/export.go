@@ -9,9 +9,18 @@ import (
 	"github.com/drip-email/drip/store"
 )
 
+// errExportOpsOnly: the export holds every prospect's data, whatever its
+// sender; a rep's list is on its page.
+var errExportOpsOnly = &httpError{status: http.StatusForbidden, title: "Not for your account",
+	msg: "Exporting the list is for ops accounts; ask one of them."}
+
 // exportProspects sends the list as filtered on the prospects page (all of
-// it, not one page) as a CSV file (sequencer.Control.ExportProspects).
-func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, _ *session) error {
+// it, not one page) as a CSV file (sequencer.Control.ExportProspects). It
+// is for ops only.
+func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errExportOpsOnly
+	}
 	q := r.URL.Query()
 	f := store.ProspectFilter{Search: strings.TrimSpace(q.Get("q"))}
 	if st := store.State(q.Get("state")); slices.Contains(store.States, st) {

@@ -317,8 +317,16 @@ type prospectsData struct {
 	First     int // 1-based index of the first row shown
 	Last      int
 	PrevURL   string
-	ExportURL string // the list as filtered, as a CSV file
+	ExportURL string // the list as filtered, as a CSV file (ops only)
 	NextURL   string
+
+	// Bulk actions on the ticked rows (bulk.go).
+	BackURL       string // this page, where the action comes back to
+	SelectAllURL  string // this page with every row ticked
+	SelectAll     bool
+	BulkActions   []option
+	BulkSequences []option // for "take out of the sequence"
+	BulkMsg       string   // what the last bulk action did
 }
 
 type listRow struct {
@@ -387,7 +395,15 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		}
 		return Prefix + "/prospects?" + v.Encode()
 	}
-	d.ExportURL = strings.Replace(link(1), Prefix+"/prospects", Prefix+"/prospects.csv", 1)
+	if ss.ops() {
+		d.ExportURL = strings.Replace(link(1), Prefix+"/prospects", Prefix+"/prospects.csv", 1)
+	}
+	d.BackURL = link(d.Page)
+	d.SelectAllURL = withQuery(d.BackURL, url.Values{"select": {"all"}})
+	d.SelectAll = q.Get("select") == "all"
+	d.BulkActions = bulkLabels
+	d.BulkMsg = bulkMessage(q)
+	d.BulkSequences = s.sequenceOptions(d.Sequence)
 	if d.Page > 1 {
 		prev := d.Page - 1
 		if !d.More {
