@@ -83,6 +83,7 @@ func New(o Options) http.Handler {
 
 	s.mux.Handle("POST /api/v1/enrollments", s.api(s.enroll))
 	s.mux.Handle("POST /api/v1/imports", s.api(s.importCSV))
+	s.mux.Handle("GET /api/v1/prospects", s.api(s.listProspects))
 	s.mux.Handle("GET /api/v1/prospects/{email}", s.api(s.prospect))
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
@@ -94,6 +95,7 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsuppress", s.api(s.unsuppress))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
+	s.mux.Handle("GET /api/v1/sequences/{name}/stats.csv", s.api(s.statsCSV))
 	s.mux.Handle("GET /api/v1/senders", s.api(s.senders))
 	s.mux.Handle("POST /api/v1/senders/{name}/resume", s.api(s.senderResume))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -550,6 +552,17 @@ func (s *server) stats(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
+}
+
+// statsCSV is the funnel of stats as CSV (sequencer.WriteFunnelCSV).
+func (s *server) statsCSV(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.o.Control.Stats(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-funnel.csv"`, st.Sequence))
+	return sequencer.WriteFunnelCSV(w, st)
 }
 
 // senders is each sender's state (ok or why held), today's sends and its

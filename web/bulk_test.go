@@ -96,3 +96,33 @@ func TestListExportIsForOps(t *testing.T) {
 		t.Errorf("ops's list has no export link")
 	}
 }
+
+// The funnel as CSV, linked from the funnel page, for ops only.
+func TestFunnelCSVIsForOps(t *testing.T) {
+	r := newRig(t, nil)
+	r.addUser(t, "giulia", store.RoleRep, "maria")
+	seedFair(t, r)
+
+	ops := r.browser(t)
+	ops.signIn()
+	if p := ops.get("/ui/funnel"); !strings.Contains(p.body, `href="/ui/funnel.csv"`) {
+		t.Errorf("the funnel page has no CSV link for ops")
+	}
+	p := ops.get("/ui/funnel.csv")
+	if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("funnel.csv: %d %q", p.status, p.header.Get("Content-Type"))
+	}
+	// seedFair: step 1 sent to 4 of trade-fair's prospects, one replied.
+	if !strings.HasPrefix(p.body, "sequence,step,sent,replied,reply_rate,") || !strings.Contains(p.body, "\ntrade-fair,1,4,") || !strings.Contains(p.body, "\ntrade-fair,total,4,") {
+		t.Errorf("funnel.csv:\n%s", p.body)
+	}
+
+	rep := r.browser(t)
+	rep.signInAs("giulia", userPassword)
+	if p := rep.get("/ui/funnel.csv"); p.status != http.StatusForbidden {
+		t.Errorf("rep funnel.csv: %d, want 403", p.status)
+	}
+	if p := rep.get("/ui/funnel"); p.status != http.StatusOK || strings.Contains(p.body, "funnel.csv") {
+		t.Errorf("rep's funnel page: %d, links the CSV %v", p.status, strings.Contains(p.body, "funnel.csv"))
+	}
+}

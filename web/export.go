@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
 
@@ -35,4 +36,19 @@ func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, ss *ses
 		return fmt.Errorf("exporting prospects: %w", err)
 	}
 	return nil
+}
+
+// funnelCSV is the funnel page as a CSV file, every sequence
+// (sequencer.WriteFunnelCSV). It is for ops, like the list's export.
+func (s *server) funnelCSV(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errExportOpsOnly
+	}
+	all, err := s.o.Control.StatsAll(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="funnel.csv"`)
+	return sequencer.WriteFunnelCSV(w, all...)
 }

@@ -596,6 +596,7 @@ func telURL(phone string) template.URL {
 
 type funnelData struct {
 	Sequences []funnelSeq
+	ExportURL string // the funnel as CSV (ops only)
 }
 
 type funnelSeq struct {
@@ -616,6 +617,9 @@ func (s *server) funnelPage(w http.ResponseWriter, r *http.Request, ss *session)
 		return err
 	}
 	d := funnelData{Sequences: make([]funnelSeq, len(all))}
+	if ss.ops() {
+		d.ExportURL = Prefix + "/funnel.csv"
+	}
 	for i, st := range all {
 		fs := funnelSeq{SequenceStats: st}
 		for _, state := range store.States {
