@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,5 +125,34 @@ func TestFunnelCSVIsForOps(t *testing.T) {
 	}
 	if p := rep.get("/ui/funnel"); p.status != http.StatusOK || strings.Contains(p.body, "funnel.csv") {
 		t.Errorf("rep's funnel page: %d, links the CSV %v", p.status, strings.Contains(p.body, "funnel.csv"))
+	}
+}
+
+// The import page's late-start choice overrides the sequence's for that
+// list: a contact 95 days back starts at step 1 with "first", at its
+// latest past-due step with the sequence's default.
+func TestImportPageLateStart(t *testing.T) {
+	r := newRig(t, nil)
+	b := r.browser(t)
+	csrf := b.signIn()
+	if p := b.get("/ui/import"); !strings.Contains(p.body, `name="late_start"`) || !strings.Contains(p.body, `<option value="first">`) {
+		t.Fatalf("no late-start choice on the import page:\n%s", p.body)
+	}
+	late := t0.AddDate(0, 0, -95).Format("2006-01-02")
+	for email, choice := range map[string]string{"first@example.com": "first", "latest@example.com": ""} {
+		p := b.post("/ui/import", url.Values{"csrf": {csrf}, "sequence": {"trade-fair"}, "late_start": {choice},
+			"csv": {"email,first_contact\n" + email + "," + late + "\n"}})
+		if p.status != http.StatusOK || !strings.Contains(p.body, "<strong>1</strong> imported") {
+			t.Fatalf("import with late_start %q: %d\n%s", choice, p.status, p.body)
+		}
+	}
+	for email, want := range map[string]int{"first@example.com": 1, "latest@example.com": 9} {
+		v, err := r.control.ProspectView(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := v.Enrollments[0]; e.NextStep == nil || *e.NextStep != want {
+			t.Errorf("%s: next step %v, want %d", email, e.NextStep, want)
+		}
 	}
 }
