@@ -125,3 +125,36 @@ func TestLateStartEnroll(t *testing.T) {
 		})
 	}
 }
+
+// A corrected first contact of a late_start: first enrollment that has
+// sent nothing yet starts it again as a new one would: step 1 on the next
+// window instant, not an interval of shift later.
+func TestLateStartCorrectedFirstContact(t *testing.T) {
+	for _, sk := range testrig.Backends() {
+		t.Run(sk.Name, func(t *testing.T) {
+			r := newCtlRig(t, testrig.Open(t, sk.URL(t)))
+			r.c.Config.Sequences["fair"].LateStart = configs.LateStartFirst
+			day := func(d int) string { return ctlT0.AddDate(0, 0, d).In(ctlRome).Format("2006-01-02") }
+			r.enroll("late@example.com", "fair", func(q *sequencer.EnrollRequest) { q.FirstContact = day(-95) })
+			res := r.enroll("late@example.com", "fair", func(q *sequencer.EnrollRequest) { q.FirstContact = day(-30) })
+			if len(res.Replanned) != 1 {
+				t.Fatalf("re-planned %d enrollments, want 1", len(res.Replanned))
+			}
+			e := r.view("late@example.com").Enrollments[0]
+			if e.NextStep == nil || *e.NextStep != 1 || e.NextSendAt == nil || !e.NextSendAt.Equal(ctlT0) {
+				t.Fatalf("after the correction: next step %v at %v, want step 1 now (%v)", e.NextStep, e.NextSendAt, ctlT0)
+			}
+			if got := e.FirstContact.In(ctlRome).Format("2006-01-02"); got != day(-30) {
+				t.Errorf("first contact %s, want the corrected %s", got, day(-30))
+			}
+			// Once a step has gone out, a correction keeps the spacing
+			// from the anchor as always (R1 from the moved anchor).
+			r.sendDue()
+			r.enroll("late@example.com", "fair", func(q *sequencer.EnrollRequest) { q.FirstContact = day(-31) })
+			e = r.view("late@example.com").Enrollments[0]
+			if e.NextStep == nil || *e.NextStep != 2 || e.NextSendAt == nil || !e.NextSendAt.Equal(ctlT0.AddDate(0, 0, 9)) {
+				t.Errorf("after a second correction: next step %v at %v, want step 2 nine days on", e.NextStep, e.NextSendAt)
+			}
+		})
+	}
+}
