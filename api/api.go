@@ -83,6 +83,7 @@ func New(o Options) http.Handler {
 
 	s.mux.Handle("POST /api/v1/enrollments", s.api(s.enroll))
 	s.mux.Handle("POST /api/v1/imports", s.api(s.importCSV))
+	s.mux.Handle("GET /api/v1/prospects", s.api(s.listProspects))
 	s.mux.Handle("GET /api/v1/prospects/{email}", s.api(s.prospect))
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
@@ -94,6 +95,7 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsuppress", s.api(s.unsuppress))
 	s.mux.Handle("DELETE /api/v1/prospects/{email}", s.api(s.forget))
 	s.mux.Handle("GET /api/v1/sequences/{name}/stats", s.api(s.stats))
+	s.mux.Handle("GET /api/v1/sequences/{name}/stats.csv", s.api(s.statsCSV))
 	s.mux.Handle("GET /api/v1/senders", s.api(s.senders))
 	s.mux.Handle("POST /api/v1/senders/{name}/resume", s.api(s.senderResume))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -429,6 +431,7 @@ var csvTypes = map[string]bool{
 // importCSV streams the body through the importer: ?sequence=S (required),
 // &sender=NAME, &encoding=windows-1252 (or a charset on the Content-Type;
 // neither: detected), &map=Header=column,… (as drip import --map),
+// &late_start=latest|first (default: the sequence's late_start),
 // &dry_run=true.
 func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -451,6 +454,9 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("map: %v", err)
 	}
+	if _, err := configs.ParseLateStart(q.Get("late_start")); err != nil {
+		return badRequest("%v", err)
+	}
 	// The body is read to its end before a row is stored: a list over the
 	// cap is refused whole (413), never half imported.
 	body, err := spool(r.Body)
@@ -460,7 +466,7 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	defer body.Close()
 	sum, err := s.o.Control.Import(r.Context(), body, sequencer.ImportRequest{
 		Sequence: q.Get("sequence"), Sender: q.Get("sender"), Encoding: encoding,
-		FileName: "body", DryRun: dry, Map: mapping,
+		FileName: "body", DryRun: dry, Map: mapping, LateStart: q.Get("late_start"),
 	})
 	if err != nil {
 		return err
@@ -546,6 +552,17 @@ func (s *server) stats(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
+}
+
+// statsCSV is the funnel of stats as CSV (sequencer.WriteFunnelCSV).
+func (s *server) statsCSV(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.o.Control.Stats(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-funnel.csv"`, st.Sequence))
+	return sequencer.WriteFunnelCSV(w, st)
 }
 
 // senders is each sender's state (ok or why held), today's sends and its

@@ -564,3 +564,29 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		t.Errorf("500 leaks the internal error: %s", resp.body)
 	}
 }
+
+// late_start= overrides the sequence's late_start for one import: a
+// contact 95 days back starts at step 1 with first, at its latest
+// past-due step without.
+func TestImportLateStart(t *testing.T) {
+	r := newRig(t, testrig.SQLiteURL(t), nil)
+	late := t0.AddDate(0, 0, -95).Format("2006-01-02")
+	for _, tc := range []struct{ query, email string }{{"&late_start=first", "first@example.com"}, {"", "latest@example.com"}} {
+		resp := r.do("POST", "/api/v1/imports?sequence=trade-fair"+tc.query, "text/csv", strings.NewReader("email,first_contact\n"+tc.email+","+late+"\n"), "Bearer "+token)
+		if resp.status != 200 || !strings.Contains(resp.body, `"imported": 1`) {
+			t.Fatalf("import%s: %d %s", tc.query, resp.status, resp.body)
+		}
+	}
+	step := func(email string) float64 {
+		ens := r.api("GET", "/api/v1/prospects/"+email, "").json(t)["enrollments"].([]any)
+		n, _ := ens[0].(map[string]any)["next_step"].(float64)
+		return n
+	}
+	if got := step("first@example.com"); got != 1 {
+		t.Errorf("late_start=first: next step %v, want 1", got)
+	}
+	if got := step("latest@example.com"); got != 9 {
+		t.Errorf("the sequence's latest: next step %v, want 9, the latest past-due step (R3)", got)
+	}
+	wantError(t, "bad late_start", r.do("POST", "/api/v1/imports?sequence=trade-fair&late_start=soon", "text/csv", strings.NewReader("email\nx@example.com\n"), "Bearer "+token), 400, `late_start "soon"`)
+}

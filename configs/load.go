@@ -313,6 +313,9 @@ func (s *Sequence) applyDefaults() {
 	if s.Templates == "" {
 		s.Templates = s.Name
 	}
+	if s.LateStart == "" {
+		s.LateStart = LateStartLatest
+	}
 }
 
 // MaxSteps bounds a sequence's length.
@@ -361,6 +364,9 @@ func (s *Sequence) validate(src *source, templatesDir string, ps *Problems) {
 			src.problem(ps, "window", "from %s must be before to %s", w.From, w.To)
 		}
 		w.validateHolidays(src, ps)
+	}
+	if _, err := ParseLateStart(string(s.LateStart)); err != nil {
+		src.problem(ps, "late_start", "%q: want latest (R3: only the latest past-due step goes out) or first (start at step 1)", s.LateStart)
 	}
 	seen := map[string]bool{}
 	for i, f := range s.Fields {

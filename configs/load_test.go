@@ -384,3 +384,20 @@ func TestSendersAndWindowDays(t *testing.T) {
 		t.Errorf("got %d problems, want 3:\n  %s", len(got), strings.Join(got, "\n  "))
 	}
 }
+
+func TestLateStart(t *testing.T) {
+	f := newFixture(t, goodConfig, map[string]string{"fair": goodSequence})
+	c, err := Load(f.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Sequences["fair"].LateStart; got != LateStartLatest {
+		t.Errorf("late_start by default = %q, want latest", got)
+	}
+	f = newFixture(t, goodConfig, map[string]string{"fair": goodSequence + "late_start: first\n"})
+	if c, err = Load(f.file); err != nil || c.Sequences["fair"].LateStart != LateStartFirst {
+		t.Fatalf("late_start: first: %v", err)
+	}
+	f = newFixture(t, goodConfig, map[string]string{"fair": goodSequence + "late_start: earliest\n"})
+	wantProblem(t, problems(t, f.file), f.seqFile("fair")+`:8: late_start: "earliest": want latest`)
+}

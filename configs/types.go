@@ -176,8 +176,36 @@ type Sequence struct {
 	// replied) in another sequence; otherwise that is allowed, with a
 	// warning.
 	Exclusive bool `yaml:"exclusive"`
+	// LateStart is how a late enrollment starts (one whose step 1 was
+	// due before it was enrolled): LateStartLatest, the default, is R3;
+	// LateStartFirst starts it at step 1.
+	LateStart LateStart `yaml:"late_start"`
 
 	Location *time.Location `yaml:"-"` // Timezone, resolved by validation
+}
+
+// LateStart is a sequence's late_start: how an enrollment whose first
+// contact lies so far back that step 1 is already past due starts.
+type LateStart string
+
+const (
+	// LateStartLatest is R3: only the latest past-due step goes out, the
+	// earlier ones are skipped.
+	LateStartLatest LateStart = "latest"
+	// LateStartFirst starts at step 1 on the next window instant and moves
+	// the anchor so that the later steps keep their spacing from it.
+	LateStartFirst LateStart = "first"
+)
+
+// ParseLateStart reads a late_start value; "" is LateStartLatest.
+func ParseLateStart(s string) (LateStart, error) {
+	switch LateStart(strings.TrimSpace(s)) {
+	case "", LateStartLatest:
+		return LateStartLatest, nil
+	case LateStartFirst:
+		return LateStartFirst, nil
+	}
+	return "", fmt.Errorf("late_start %q: want latest or first", s)
 }
 
 // Gap is R4's minimum spacing between two sends to one prospect.

@@ -129,7 +129,8 @@ type EnrollResult struct {
 // Enroll validates and stores the prospect, then enrols it in the sequence
 // with its first send planned by the schedule rules. A first contact far
 // in the past makes the latest past-due step due now; the engine skips the
-// earlier ones (R3).
+// earlier ones (R3), unless the sequence says late_start: first
+// (latestart.go).
 func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, error) {
 	seq, err := c.sequence(req.Sequence)
 	if err != nil {
@@ -195,7 +196,7 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 	}
 	e := store.Enrollment{
 		ProspectID: p.ID, Sequence: seq.Name, Sender: sender, State: store.StateActive,
-		FirstContact: first, Anchor: first, CreatedAt: now,
+		FirstContact: first, Anchor: LateStartAnchor(seq.LateStart, first, seq, loc, now), CreatedAt: now,
 	}
 	e.NextSendAt = Plan(e, seq, loc, now)
 	created, err := c.Store.EnrollmentCreate(ctx, &e)

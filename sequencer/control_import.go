@@ -26,6 +26,9 @@ type ImportRequest struct {
 	// OnMapping, when set, sees how the file is read before any row loads.
 	OnMapping func(importer.Mapping)
 	FileName  string // for messages; "" = "input"
+	// LateStart overrides the sequence's late_start for this import's new
+	// enrollments ("" = the sequence's): see latestart.go.
+	LateStart string
 	// DryRun validates every row and stores nothing. With a Store it
 	// counts exactly what the import would: a known prospect as updated, a
 	// suppressed address as rejected (it only reads the store). Without
@@ -58,6 +61,12 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 	for i, s := range c.Config.Senders {
 		senders[i] = s.Name
 	}
+	lateStart := seq.LateStart
+	if req.LateStart != "" {
+		if lateStart, err = configs.ParseLateStart(req.LateStart); err != nil {
+			return importer.Summary{}, invalidf("%s", err)
+		}
+	}
 	now := c.now()
 	opts := importer.Options{
 		FileName: req.FileName, Encoding: req.Encoding, DefaultTimezone: seq.Location, Now: now,
@@ -67,7 +76,7 @@ func (c *Control) Import(ctx context.Context, in io.Reader, req ImportRequest) (
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = c.Config.Engine.ImportBatch
 	}
-	sink := &importSink{c: c, st: c.Store, seq: seq, now: now, dry: req.DryRun}
+	sink := &importSink{c: c, st: c.Store, seq: seq, lateStart: lateStart, now: now, dry: req.DryRun}
 	if req.DryRun {
 		sink.seen = map[uint64]struct{}{}
 		sink.seed = maphash.MakeSeed()
@@ -94,6 +103,8 @@ type importSink struct {
 	now time.Time
 	err error // the store's failure that ended the import
 
+	lateStart configs.LateStart // the sequence's, or the import's override
+
 	replanned int // enrollments a corrected first contact moved
 
 	batch []store.ImportRow
@@ -102,7 +113,7 @@ type importSink struct {
 	// Most rows of a list share their zone and first contact (none given:
 	// the moment of import; or one of a few fair days), and so their plan:
 	// a small memory of plans saves planning each row.
-	plans map[planKey]*time.Time
+	plans map[planKey]plan
 
 	// Dry runs count as importer's own dry run does (see its package
 	// comment): a set of hashes of the addresses seen.
@@ -140,7 +151,8 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 			}
 		}
 		ir := r.ImportRow(s.seq.Name)
-		ir.NextSendAt = s.plan(r)
+		p := s.plan(r)
+		ir.Anchor, ir.NextSendAt = p.anchor, p.next
 		s.batch = append(s.batch, ir)
 		s.index = append(s.index, i)
 	}
@@ -266,16 +278,24 @@ type planKey struct {
 // first contact plans each one, as without the memory.
 const maxPlans = 4096
 
-// plan is the first send of a new enrollment of row r.
-func (s *importSink) plan(r importer.Row) *time.Time {
+// plan is how a new enrollment starts: its anchor (late_start) and
+// its first send.
+type plan struct {
+	anchor time.Time
+	next   *time.Time
+}
+
+// plan is the start of a new enrollment of row r.
+func (s *importSink) plan(r importer.Row) plan {
 	k := planKey{loc: r.Location, first: r.FirstContact.UnixNano()}
 	if p, ok := s.plans[k]; ok {
 		return p
 	}
-	e := store.Enrollment{State: store.StateActive, FirstContact: r.FirstContact, Anchor: r.FirstContact}
-	p := Plan(e, s.seq, r.Location, s.now)
+	anchor := LateStartAnchor(s.lateStart, r.FirstContact, s.seq, r.Location, s.now)
+	e := store.Enrollment{State: store.StateActive, FirstContact: r.FirstContact, Anchor: anchor}
+	p := plan{anchor: anchor, next: Plan(e, s.seq, r.Location, s.now)}
 	if s.plans == nil || len(s.plans) >= maxPlans {
-		s.plans = map[planKey]*time.Time{}
+		s.plans = map[planKey]plan{}
 	}
 	s.plans[k] = p
 	return p

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/store"
 )
 
@@ -15,7 +16,10 @@ import (
 // prospect's running enrollments are then re-planned from it:
 //
 //   - the first contact and the anchor move by the correction (an anchor
-//     already shifted by a pause keeps that shift, R5);
+//     already shifted by a pause keeps that shift, R5); in a sequence with
+//     late_start: first, an enrollment that has handled no step yet starts
+//     again as a new one would (latestart.go), so that a correction never
+//     pushes its step 1 further out than enrolling afresh would;
 //   - the next step is the one after the last handled: nothing is sent
 //     again (R8), the plan of an active enrollment is what R1 and R2 give
 //     from the new anchor, and when that lies in the past the engine sends
@@ -67,6 +71,9 @@ func (c *Control) replan(ctx context.Context, p store.Prospect, e store.Enrollme
 		}
 		now := c.now()
 		anchor := first.Add(e.Anchor.Sub(e.FirstContact))
+		if e.LastStep == 0 && seq.LateStart == configs.LateStartFirst {
+			anchor = LateStartAnchor(seq.LateStart, first, seq, loc, now)
+		}
 		var next *time.Time
 		if e.State == store.StateActive {
 			planned := e

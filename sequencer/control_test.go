@@ -462,6 +462,18 @@ func TestControlStats(t *testing.T) {
 			if err != nil || len(all) != 2 || all[0].Sequence != "booth" || all[1].Sequence != "fair" {
 				t.Errorf("StatsAll: %v %+v", err, all)
 			}
+			// The same funnel as CSV (the API's stats.csv, the web UI's funnel.csv).
+			var csv strings.Builder
+			if err := sequencer.WriteFunnelCSV(&csv, all...); err != nil {
+				t.Fatal(err)
+			}
+			wantCSV := "sequence,step,sent,replied,reply_rate,auto_replies,bounced,unsubscribed,skipped,failed,unknown\n" +
+				"booth,total,0,0,0.0000,0,0,0,0,0,0\n" +
+				"fair,1,4,1,0.2500,2,0,0,0,0,0\n" +
+				"fair,total,4,1,0.2500,2,0,0,0,0,0\n"
+			if csv.String() != wantCSV {
+				t.Errorf("funnel CSV:\n%s\nwant:\n%s", csv.String(), wantCSV)
+			}
 		})
 	}
 }

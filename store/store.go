@@ -385,7 +385,10 @@ type ImportRow struct {
 	Sequence     string
 	Sender       string
 	FirstContact time.Time
-	NextSendAt   *time.Time // plan for a new enrollment (computed by the sequencer)
+	// Anchor is a new enrollment's R1 anchor; zero = FirstContact. The
+	// sequencer moves it for a late start at step 1 (late_start: first).
+	Anchor     time.Time
+	NextSendAt *time.Time // plan for a new enrollment (computed by the sequencer)
 }
 
 // ImportResult of one row.

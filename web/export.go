@@ -6,12 +6,22 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
 
+// errExportOpsOnly: the export holds every prospect's data, whatever its
+// sender; a rep's list is on its page.
+var errExportOpsOnly = &httpError{status: http.StatusForbidden, title: "Not for your account",
+	msg: "Exporting the list is for ops accounts; ask one of them."}
+
 // exportProspects sends the list as filtered on the prospects page (all of
-// it, not one page) as a CSV file (sequencer.Control.ExportProspects).
-func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, _ *session) error {
+// it, not one page) as a CSV file (sequencer.Control.ExportProspects). It
+// is for ops only.
+func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errExportOpsOnly
+	}
 	q := r.URL.Query()
 	f := store.ProspectFilter{Search: strings.TrimSpace(q.Get("q"))}
 	if st := store.State(q.Get("state")); slices.Contains(store.States, st) {
@@ -26,4 +36,19 @@ func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, _ *sess
 		return fmt.Errorf("exporting prospects: %w", err)
 	}
 	return nil
+}
+
+// funnelCSV is the funnel page as a CSV file, every sequence
+// (sequencer.WriteFunnelCSV). It is for ops, like the list's export.
+func (s *server) funnelCSV(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errExportOpsOnly
+	}
+	all, err := s.o.Control.StatsAll(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="funnel.csv"`)
+	return sequencer.WriteFunnelCSV(w, all...)
 }

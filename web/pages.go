@@ -189,11 +189,13 @@ type importData struct {
 	Sequences []option
 	Senders   []option
 	Encodings []option
-	DryRun    bool
-	Map       string // the --map text
-	CSV       string // the pasted text, shown again after a refusal
-	Error     string
-	Result    *importResult
+	// LateStarts: the sequence's own late_start, or latest or first.
+	LateStarts []option
+	DryRun     bool
+	Map        string // the --map text
+	CSV        string // the pasted text, shown again after a refusal
+	Error      string
+	Result     *importResult
 }
 
 type importResult struct {
@@ -209,7 +211,7 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request, ss *session)
 	d := importData{
 		Sequences: s.sequenceOptions(pick("", s.o.Config.SequenceNames())),
 		Senders:   s.senderOptions(pick("", s.senderNames())),
-		Encodings: encodingOptions(""),
+		Encodings: encodingOptions(""), LateStarts: lateStartOptions(""),
 	}
 	s.render(w, r, ss, http.StatusOK, "import", "Load a list", "import", d)
 	return nil
@@ -222,11 +224,12 @@ func (s *server) importList(w http.ResponseWriter, r *http.Request, ss *session)
 	v := r.PostFormValue
 	req := sequencer.ImportRequest{
 		Sequence: v("sequence"), Sender: v("sender"), Encoding: v("encoding"),
-		DryRun: v("dry_run") != "", FileName: "pasted list",
+		DryRun: v("dry_run") != "", FileName: "pasted list", LateStart: v("late_start"),
 	}
 	d := importData{
 		Sequences: s.sequenceOptions(req.Sequence), Senders: s.senderOptions(req.Sender),
-		Encodings: encodingOptions(req.Encoding), DryRun: req.DryRun, Map: v("map"),
+		Encodings: encodingOptions(req.Encoding), LateStarts: lateStartOptions(req.LateStart),
+		DryRun: req.DryRun, Map: v("map"),
 	}
 	var err error
 	if req.Map, err = importer.ParseMap(d.Map); err != nil {
@@ -289,6 +292,15 @@ func encodingOptions(selected string) []option {
 	return out
 }
 
+// lateStartOptions: the sequence's own late_start, or either of its values.
+func lateStartOptions(selected string) []option {
+	return []option{
+		{Value: "", Label: "As the sequence says (late_start)", Selected: selected == ""},
+		{Value: string(configs.LateStartLatest), Label: "Latest past-due step (skip the earlier ones)", Selected: selected == string(configs.LateStartLatest)},
+		{Value: string(configs.LateStartFirst), Label: "Step 1 at the next window, keeping the spacing", Selected: selected == string(configs.LateStartFirst)},
+	}
+}
+
 // ---------------------------------------------------------------- prospects
 
 type prospectsData struct {
@@ -305,8 +317,16 @@ type prospectsData struct {
 	First     int // 1-based index of the first row shown
 	Last      int
 	PrevURL   string
-	ExportURL string // the list as filtered, as a CSV file
+	ExportURL string // the list as filtered, as a CSV file (ops only)
 	NextURL   string
+
+	// Bulk actions on the ticked rows (bulk.go).
+	BackURL       string // this page, where the action comes back to
+	SelectAllURL  string // this page with every row ticked
+	SelectAll     bool
+	BulkActions   []option
+	BulkSequences []option // for "take out of the sequence"
+	BulkMsg       string   // what the last bulk action did
 }
 
 type listRow struct {
@@ -375,7 +395,15 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 		}
 		return Prefix + "/prospects?" + v.Encode()
 	}
-	d.ExportURL = strings.Replace(link(1), Prefix+"/prospects", Prefix+"/prospects.csv", 1)
+	if ss.ops() {
+		d.ExportURL = strings.Replace(link(1), Prefix+"/prospects", Prefix+"/prospects.csv", 1)
+	}
+	d.BackURL = link(d.Page)
+	d.SelectAllURL = withQuery(d.BackURL, url.Values{"select": {"all"}})
+	d.SelectAll = q.Get("select") == "all"
+	d.BulkActions = bulkLabels
+	d.BulkMsg = bulkMessage(q)
+	d.BulkSequences = s.sequenceOptions(d.Sequence)
 	if d.Page > 1 {
 		prev := d.Page - 1
 		if !d.More {
@@ -568,6 +596,7 @@ func telURL(phone string) template.URL {
 
 type funnelData struct {
 	Sequences []funnelSeq
+	ExportURL string // the funnel as CSV (ops only)
 }
 
 type funnelSeq struct {
@@ -588,6 +617,9 @@ func (s *server) funnelPage(w http.ResponseWriter, r *http.Request, ss *session)
 		return err
 	}
 	d := funnelData{Sequences: make([]funnelSeq, len(all))}
+	if ss.ops() {
+		d.ExportURL = Prefix + "/funnel.csv"
+	}
 	for i, st := range all {
 		fs := funnelSeq{SequenceStats: st}
 		for _, state := range store.States {

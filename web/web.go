@@ -162,8 +162,10 @@ func (s *server) routes() {
 	m.Handle("GET "+Prefix+"/prospects", s.page(s.prospectsPage))
 	m.Handle("GET "+Prefix+"/prospects.csv", s.page(s.exportProspects))
 	m.Handle("GET "+Prefix+"/prospects/{email}", s.page(s.prospectPage))
+	m.Handle("POST "+Prefix+"/prospects/bulk", s.post(s.prospectsBulk))
 	m.Handle("POST "+Prefix+"/prospects/{email}/{action}", s.post(s.prospectAction))
 	m.Handle("GET "+Prefix+"/funnel", s.page(s.funnelPage))
+	m.Handle("GET "+Prefix+"/funnel.csv", s.page(s.funnelCSV))
 	// Anything else: not found, but only to someone signed in (a guess at
 	// a URL learns nothing).
 	m.Handle(Prefix+"/", s.page(func(w http.ResponseWriter, r *http.Request, ss *session) error {

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/importer"
 	"github.com/drip-email/drip/sequencer"
 )
@@ -23,7 +24,7 @@ const maxRejectsShown = 20
 func init() {
 	register(&command{
 		name:    "import",
-		args:    "--sequence S [--sender NAME] [--encoding E] [--map 'Header=column,…'] [--reject-file F] [--dry-run] FILE.csv",
+		args:    "--sequence S [--sender NAME] [--encoding E] [--map 'Header=column,…'] [--late-start latest|first] [--reject-file F] [--dry-run] FILE.csv",
 		summary: "load a prospect list (CSV) and enrol it in a sequence; FILE - reads stdin",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			var a importArgs
@@ -33,6 +34,8 @@ func init() {
 				" (default: detected from the bytes; a byte order mark that says otherwise is an error)")
 			fs.StringVar(&a.mapping, "map", "", "map header cells to columns, `'Header=column,…'`: column is one of "+
 				strings.Join(importer.ColumnNames(), ", ")+", ignore, or field:NAME (a custom field); built-in names in six languages need none")
+			fs.StringVar(&a.lateStart, "late-start", "", "how a late enrollment (step 1 already past due) starts, `latest|first`: latest sends only the latest past-due step (R3), "+
+				"first starts at step 1 on the next window instant and keeps the spacing from it (default: the sequence's late_start)")
 			fs.StringVar(&a.rejectFile, "reject-file", "", "write the rejected rows, unchanged, with a reason column, to `FILE` (fix and re-import it)")
 			fs.BoolVar(&a.dryRun, "dry-run", false, "validate every row, print the mapping and the counts the import would give, and store nothing")
 			return func(ctx context.Context, args []string) error {
@@ -41,6 +44,9 @@ func init() {
 				}
 				if a.sequence == "" {
 					return usagef("--sequence is required")
+				}
+				if _, err := configs.ParseLateStart(a.lateStart); err != nil {
+					return usagef("--late-start: %v", err)
 				}
 				a.file = args[0]
 				return runImport(ctx, g, a)
@@ -51,6 +57,7 @@ func init() {
 
 type importArgs struct {
 	sequence, sender, encoding, mapping, rejectFile, file string
+	lateStart                                             string
 	dryRun                                                bool
 }
 
@@ -78,7 +85,7 @@ func runImport(ctx context.Context, g *globals, a importArgs) error {
 	}
 	defer in.Close()
 	req := sequencer.ImportRequest{Sequence: a.sequence, Sender: a.sender, Encoding: a.encoding,
-		FileName: name, DryRun: a.dryRun}
+		FileName: name, DryRun: a.dryRun, LateStart: a.lateStart}
 	if req.Map, err = importer.ParseMap(a.mapping); err != nil {
 		return usagef("--map: %v", err)
 	}

@@ -420,3 +420,29 @@ func TestImportPolishExport(t *testing.T) {
 		t.Errorf("stored %+v", p)
 	}
 }
+
+// --late-start first: a contact 95 days back starts at step 1 now; the
+// sequence's default (latest) starts it at step 9 (R3). A bad value is a
+// usage error before anything is read.
+func TestImportLateStartFlag(t *testing.T) {
+	e := newCLIEnv(t, testrig.SQLiteURL(t))
+	late := time.Now().AddDate(0, 0, -95).Format("2006-01-02")
+	first := e.write("first.csv", []byte("email,first_contact\nfirst@example.com,"+late+"\n"))
+	latest := e.write("latest.csv", []byte("email,first_contact\nlatest@example.com,"+late+"\n"))
+	e.mustDrip("import", "--sequence", "trade-fair", "--late-start", "first", first)
+	e.mustDrip("import", "--sequence", "trade-fair", latest)
+	c := e.control()
+	for email, want := range map[string]int{"first@example.com": 1, "latest@example.com": 9} {
+		v, err := c.ProspectView(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en := v.Enrollments[0]; en.NextStep == nil || *en.NextStep != want {
+			t.Errorf("%s: next step %v, want %d", email, en.NextStep, want)
+		}
+	}
+	_, errOut, code := e.drip("import", "--sequence", "trade-fair", "--late-start", "soon", first)
+	if code != 2 || !strings.Contains(errOut, `--late-start: late_start "soon": want latest or first`) {
+		t.Errorf("bad --late-start: exit %d, %q", code, errOut)
+	}
+}

@@ -18,14 +18,15 @@ import (
 func init() {
 	register(&command{
 		name:    "preview",
-		args:    "--sequence S --step K [--email E] [flags]",
-		summary: "print the exact RFC 5322 message that would be sent",
+		args:    "--sequence S --step K [--email E] [--raw] [flags]",
+		summary: "print the message that would be sent, headers and body decoded (--raw: the exact RFC 5322 bytes)",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			seq := fs.String("sequence", "", "sequence `NAME`")
 			step := fs.Int("step", 1, "step `K` (1..steps)")
 			email := fs.String("email", "", "an enrolled prospect's `ADDRESS` (default: sample data)")
 			sender := fs.String("sender", "", "sender `NAME` (default: the enrollment's, else the first)")
 			at := fs.String("at", "", "render as of this RFC 3339 `TIME` (default now)")
+			raw := fs.Bool("raw", false, "print the exact RFC 5322 bytes that would be sent (encoded words, quoted-printable, CRLF)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -38,7 +39,7 @@ func init() {
 					}
 					now = t
 				}
-				return runPreview(ctx, g, previewArgs{sequence: *seq, step: *step, email: *email, sender: *sender, now: now})
+				return runPreview(ctx, g, previewArgs{sequence: *seq, step: *step, email: *email, sender: *sender, now: now, raw: *raw})
 			}
 		},
 	})
@@ -48,6 +49,7 @@ type previewArgs struct {
 	sequence, email, sender string
 	step                    int
 	now                     time.Time
+	raw                     bool // the wire form, not decoded
 }
 
 func runPreview(ctx context.Context, g *globals, a previewArgs) error {
@@ -96,7 +98,17 @@ func runPreview(ctx context.Context, g *globals, a previewArgs) error {
 	if err != nil {
 		return err
 	}
-	_, err = g.stdout.Write(raw)
+	if a.raw {
+		_, err = g.stdout.Write(raw)
+		return err
+	}
+	// Decoded, what it shows comes from templates and prospect data: no
+	// control character of theirs reaches the terminal.
+	text, err := decodeMessage(raw)
+	if err != nil {
+		return err
+	}
+	_, err = termSafe{g.stdout}.Write(text)
 	return err
 }
 

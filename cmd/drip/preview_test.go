@@ -78,9 +78,37 @@ func rawHeaderLines(raw []byte) []string {
 	return names
 }
 
+// TestPreviewDecodedByDefault: drip preview shows what the prospect will
+// read, the subject and body decoded; --raw the wire form.
+func TestPreviewDecodedByDefault(t *testing.T) {
+	got := string(previewRepo(t, "--sequence", "fiera", "--step", "1"))
+	golden(t, "preview_fiera_1", []byte(got))
+	for _, want := range []string{
+		"\nSubject: Grazie per l'incontro in fiera — ne parliamo più a fondo?\n",
+		"\nTo: \"Anna Bianchi\" <anna.bianchi@example.com>\n",
+		"\nContent-Type: text/plain; charset=utf-8\n\nBuongiorno Anna,\n",
+		"\nLa ringrazio per la visita al nostro stand (EICMA 2026): è stato un piacere conoscerLa il giorno 20 novembre.\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("decoded preview lacks %q:\n%s", want, got)
+		}
+	}
+	for _, wire := range []string{"=?utf-8?", "=C3", "\r", "Content-Transfer-Encoding", "Mime-Version"} {
+		if strings.Contains(got, wire) {
+			t.Errorf("decoded preview holds the wire form's %q", wire)
+		}
+	}
+	// HTML beside the text: both parts, each decoded, under its type.
+	got = string(previewRepo(t, "--sequence", "trade-fair", "--step", "2"))
+	if !strings.Contains(got, "\nContent-Type: multipart/alternative\n\n--- text/plain; charset=utf-8 ---\nHi Anna,") ||
+		!strings.Contains(got, "\n--- text/html; charset=utf-8 ---\n<p>Hi Anna,</p>") || strings.Contains(got, "boundary") {
+		t.Errorf("decoded multipart preview:\n%s", got)
+	}
+}
+
 func TestPreviewGoldenItalianStepOne(t *testing.T) {
-	raw := previewRepo(t, "--sequence", "fiera", "--step", "1")
-	golden(t, "preview_fiera_1", raw)
+	raw := previewRepo(t, "--raw", "--sequence", "fiera", "--step", "1")
+	golden(t, "preview_fiera_1_raw", raw)
 	h := parse(t, raw).Header
 	subj, err := h.Subject()
 	if err != nil {
@@ -106,9 +134,10 @@ func TestPreviewGoldenItalianStepOne(t *testing.T) {
 }
 
 func TestPreviewGoldenThreadedStep(t *testing.T) {
-	first := parse(t, previewRepo(t, "--sequence", "trade-fair", "--step", "1")).Header
-	raw := previewRepo(t, "--sequence", "trade-fair", "--step", "5")
-	golden(t, "preview_trade_fair_5", raw)
+	first := parse(t, previewRepo(t, "--raw", "--sequence", "trade-fair", "--step", "1")).Header
+	raw := previewRepo(t, "--raw", "--sequence", "trade-fair", "--step", "5")
+	golden(t, "preview_trade_fair_5_raw", raw)
+	golden(t, "preview_trade_fair_5", previewRepo(t, "--sequence", "trade-fair", "--step", "5"))
 	h := parse(t, raw).Header
 	rootSubj, _ := first.Subject()
 	subj, _ := h.Subject()
@@ -124,7 +153,7 @@ func TestPreviewGoldenThreadedStep(t *testing.T) {
 		t.Errorf("References %v: step 1's Message-ID must come first", refs)
 	}
 	// With an HTML template beside the text one: multipart/alternative.
-	raw = previewRepo(t, "--sequence", "trade-fair", "--step", "2")
+	raw = previewRepo(t, "--raw", "--sequence", "trade-fair", "--step", "2")
 	if ct := parse(t, raw).Header.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative") {
 		t.Errorf("step 2 has 02.html; Content-Type %q, want multipart/alternative", ct)
 	}
@@ -149,8 +178,13 @@ func TestPreviewSubjectsEncodeAndDecodeIntact(t *testing.T) {
 		"perche": "Perché ne parliamo ancora, Anna?",
 		"polski": "Czy to może Panu zależeć, Anna? Źdźbło łąki",
 	} {
-		raw := []byte(e.mustDrip("preview", "--sequence", name, "--step", "1", "--at", "2026-11-24T09:30:00+01:00"))
-		golden(t, "preview_"+name, raw)
+		raw := []byte(e.mustDrip("preview", "--raw", "--sequence", name, "--step", "1", "--at", "2026-11-24T09:30:00+01:00"))
+		golden(t, "preview_"+name+"_raw", raw)
+		decoded := e.mustDrip("preview", "--sequence", name, "--step", "1", "--at", "2026-11-24T09:30:00+01:00")
+		golden(t, "preview_"+name, []byte(decoded))
+		if !strings.Contains(decoded, "\nSubject: "+want+"\n") || !strings.Contains(decoded, "\nDzień dobry Anna, perché no?\n") {
+			t.Errorf("%s: decoded preview:\n%s", name, decoded)
+		}
 		h := parse(t, raw).Header
 		got, _ := h.Subject()
 		if got != want {
@@ -196,7 +230,7 @@ func TestPreviewProspectFieldCannotInjectHeaders(t *testing.T) {
 	if _, err := c.Store.EnrollmentCreate(ctx, &en); err != nil {
 		t.Fatal(err)
 	}
-	raw := []byte(e.mustDrip("preview", "--sequence", "trade-fair", "--step", "1", "--email", "anna@example.net"))
+	raw := []byte(e.mustDrip("preview", "--raw", "--sequence", "trade-fair", "--step", "1", "--email", "anna@example.net"))
 	names := rawHeaderLines(raw)
 	count := map[string]int{}
 	for _, n := range names {

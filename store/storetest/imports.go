@@ -106,6 +106,31 @@ func testImportBatch(t *testing.T, s store.Store) {
 // and reports rows/s of wall time. The machine may be busy with other work,
 // so it also reports rows per second of CPU: this process's, plus the
 // database server's when serverCPU can tell (nil: an in-process database).
+// A row may carry an anchor apart from its first contact (a late start at
+// step 1): the enrollment keeps both; without one the anchor is the first
+// contact.
+func testImportBatchAnchor(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	first := t0.Add(-95 * 24 * time.Hour)
+	anchor := t0.Add(-10 * 24 * time.Hour)
+	res := must(s.ImportBatch(ctx, []store.ImportRow{
+		{Line: 2, Sequence: "fair", Sender: "rep1", FirstContact: first, Anchor: anchor, NextSendAt: &t0,
+			Prospect: store.Prospect{Email: "late@example.com"}},
+		{Line: 3, Sequence: "fair", Sender: "rep1", FirstContact: first, NextSendAt: &t0,
+			Prospect: store.Prospect{Email: "plain@example.com"}},
+	}))(t)
+	for _, r := range res {
+		noErr(t, r.Err)
+	}
+	for email, want := range map[string]time.Time{"late@example.com": anchor, "plain@example.com": first} {
+		p := must(s.ProspectGetByEmail(ctx, email))(t)
+		es := must(s.EnrollmentsByProspect(ctx, p.ID))(t)
+		if len(es) != 1 || !es[0].FirstContact.Equal(first) || !es[0].Anchor.Equal(want) {
+			t.Fatalf("%s: enrollments %+v, want first contact %v and anchor %v", email, es, first, want)
+		}
+	}
+}
+
 func BenchmarkImport(b *testing.B, s store.Store, n int, serverCPU func() time.Duration) {
 	ctx := context.Background()
 	var wall, cpu, server time.Duration

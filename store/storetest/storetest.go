@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"MailboxLease", testMailboxLease},
 		{"LeasesRescue", testLeasesRescue},
 		{"ImportBatch", testImportBatch},
+		{"ImportBatchAnchor", testImportBatchAnchor},
 		{"NameCaseKept", testNameCaseKept},
 		{"SearchFoldsCase", testSearchFoldsCase},
 		{"Stats", testStats},

@@ -14,7 +14,7 @@ import (
 // importEnrollment is one enrollment a batch asks for.
 type importEnrollment struct {
 	norm, sequence, sender string
-	firstContact           time.Time
+	firstContact, anchor   time.Time
 	nextSendAt             *time.Time
 }
 
@@ -55,9 +55,13 @@ func (s *Store) ImportBatch(ctx context.Context, rows []store.ImportRow) ([]stor
 		}
 		if r.Sequence != "" && !asked[[2]string{norm, r.Sequence}] {
 			asked[[2]string{norm, r.Sequence}] = true
+			anchor := r.Anchor
+			if anchor.IsZero() {
+				anchor = r.FirstContact
+			}
 			enrolls = append(enrolls, importEnrollment{
 				norm: norm, sequence: r.Sequence, sender: r.Sender,
-				firstContact: utc(r.FirstContact), nextSendAt: utcPtr(r.NextSendAt),
+				firstContact: utc(r.FirstContact), anchor: utc(anchor), nextSendAt: utcPtr(r.NextSendAt),
 			})
 		}
 	}
@@ -219,7 +223,7 @@ func (s *Store) importApply(ctx context.Context, tx *txn, ps []prospectRow, es [
 	}
 	err = s.bulk(ctx, tx, s.q.ImportLoadEnrollment, len(enrol), func(i int) []any {
 		e := enrol[i]
-		return []any{enrolIDs[i], e.sequence, e.sender, string(store.StateActive), e.firstContact, e.firstContact, e.nextSendAt, at, at}
+		return []any{enrolIDs[i], e.sequence, e.sender, string(store.StateActive), e.firstContact, e.anchor, e.nextSendAt, at, at}
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("enrolling: %w", err)
