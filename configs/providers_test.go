@@ -58,6 +58,10 @@ func TestPresetsFillServersAndEndpoints(t *testing.T) {
 	if g.SMTP.Host != "smtp.gmail.com" || g.OAuth2.AuthURL == "" || g.ConnectFlow() != "browser" || g.OAuth2.Scopes[0] != "https://mail.google.com/" {
 		t.Errorf("gmail: %v %+v", g.SMTP, g.OAuth2)
 	}
+	if g.IMAP.AuthservID != "mx.google.com" || m.IMAP.AuthservID != "" {
+		t.Errorf("authserv_id: gmail %q, microsoft365 %q; want mx.google.com and none (Microsoft writes no id)",
+			g.IMAP.AuthservID, m.IMAP.AuthservID)
+	}
 	a := c.Senders[2]
 	if a.SMTP.Host != "smtps.aruba.it" || a.SMTP.Port != 465 || a.SMTP.TLS != "tls" || a.IMAP.Host != "imaps.aruba.it" {
 		t.Errorf("aruba: %v %v", a.SMTP, a.IMAP)
