@@ -384,14 +384,3 @@ func TestSendersAndWindowDays(t *testing.T) {
 		t.Errorf("got %d problems, want 3:\n  %s", len(got), strings.Join(got, "\n  "))
 	}
 }
-
-// TestAuthservIDIsOneName: imap.authserv_id is compared with the first
-// word of an Authentication-Results field, so a value with a space, ';'
-// or a comment could never match; it is refused with its line.
-func TestAuthservIDIsOneName(t *testing.T) {
-	cfg := strings.Replace(goodConfig, "imap: { host: imap.example.com, username: maria }",
-		`imap: { host: imap.example.com, username: maria, authserv_id: "mx.google.com; dmarc=pass" }`, 1)
-	f := newFixture(t, cfg, map[string]string{"fair": goodSequence})
-	got := problems(t, f.file)
-	wantProblem(t, got, f.file+`:13: senders[0].imap.authserv_id: "mx.google.com; dmarc=pass": one name without spaces, ';' or comments (e.g. mx.google.com)`)
-}
