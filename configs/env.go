@@ -86,6 +86,7 @@ func envVars(c *Config) []envVar {
 			envVar{n + "IMAP_MAILBOX", p + "imap.mailbox", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.Mailbox) })},
 			envVar{n + "IMAP_CA_FILE", p + "imap.ca_file", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.CAFile) })},
 			envVar{n + "IMAP_SAVE_SENT", p + "imap.save_sent", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.SaveSent) })},
+			envVar{n + "IMAP_AUTHSERV_ID", p + "imap.authserv_id", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.AuthservID) })},
 		)
 	}
 	return vs

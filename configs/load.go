@@ -260,6 +260,9 @@ func (s *Sender) validate(p string, src *source, ps *Problems) {
 		if m.Poll.IsZero() {
 			src.problem(ps, p+".imap.poll", "must be more than 0")
 		}
+		if strings.ContainsAny(m.AuthservID, " \t;()\"\r\n") {
+			src.problem(ps, p+".imap.authserv_id", "%q: one name without spaces, ';' or comments (e.g. mx.google.com)", m.AuthservID)
+		}
 	}
 }
 

@@ -28,6 +28,9 @@ type Preset struct {
 	FilesSent bool
 	// HostRequired: the provider gives each customer their own server name.
 	HostRequired bool
+	// AuthservID is the authserv-id of the Authentication-Results the
+	// provider writes ("" when it writes none, or none with an id).
+	AuthservID string
 }
 
 // Provider names.
@@ -49,6 +52,7 @@ var Presets = map[string]Preset{
 		TokenURL: "https://oauth2.googleapis.com/token",
 		Scopes:   []string{"https://mail.google.com/"},
 		Flow:     "browser", FilesSent: true,
+		AuthservID: "mx.google.com",
 	},
 	ProviderMicrosoft365: {
 		SMTPHost: "smtp.office365.com", SMTPPort: 587, SMTPTLS: "starttls",
@@ -206,6 +210,9 @@ func (s *Sender) applyPreset() {
 	}
 	if s.IMAP != nil && s.IMAP.SaveSent == "" {
 		s.IMAP.SaveSent = SaveSentAuto
+	}
+	if s.IMAP != nil && s.IMAP.AuthservID == "" {
+		s.IMAP.AuthservID = pr.AuthservID
 	}
 	if s.Auth != AuthOAuth2 {
 		return

@@ -58,6 +58,10 @@ func TestPresetsFillServersAndEndpoints(t *testing.T) {
 	if g.SMTP.Host != "smtp.gmail.com" || g.OAuth2.AuthURL == "" || g.ConnectFlow() != "browser" || g.OAuth2.Scopes[0] != "https://mail.google.com/" {
 		t.Errorf("gmail: %v %+v", g.SMTP, g.OAuth2)
 	}
+	if g.IMAP.AuthservID != "mx.google.com" || m.IMAP.AuthservID != "" {
+		t.Errorf("authserv_id: gmail %q, microsoft365 %q; want mx.google.com and none (Microsoft writes no id)",
+			g.IMAP.AuthservID, m.IMAP.AuthservID)
+	}
 	a := c.Senders[2]
 	if a.SMTP.Host != "smtps.aruba.it" || a.SMTP.Port != 465 || a.SMTP.TLS != "tls" || a.IMAP.Host != "imaps.aruba.it" {
 		t.Errorf("aruba: %v %v", a.SMTP, a.IMAP)
@@ -116,4 +120,15 @@ func TestShortSecretKeyRefused(t *testing.T) {
 			t.Errorf("a problem shows the key: %s", p)
 		}
 	}
+}
+
+// TestAuthservIDIsOneName: imap.authserv_id is compared with the first
+// word of an Authentication-Results field, so a value with a space, ';'
+// or a comment could never match; it is refused with its line.
+func TestAuthservIDIsOneName(t *testing.T) {
+	cfg := strings.Replace(goodConfig, "imap: { host: imap.example.com, username: maria }",
+		`imap: { host: imap.example.com, username: maria, authserv_id: "mx.google.com; dmarc=pass" }`, 1)
+	f := newFixture(t, cfg, map[string]string{"fair": goodSequence})
+	got := problems(t, f.file)
+	wantProblem(t, got, f.file+`:13: senders[0].imap.authserv_id: "mx.google.com; dmarc=pass": one name without spaces, ';' or comments (e.g. mx.google.com)`)
 }

@@ -135,6 +135,10 @@ type IMAP struct {
 	// SaveSent: auto (default: the \Sent folder found by SPECIAL-USE, unless
 	// the provider files SMTP submissions itself), a folder name, or off.
 	SaveSent string `yaml:"save_sent"`
+	// AuthservID is the authserv-id the mailbox's provider writes in the
+	// Authentication-Results of mail it receives (gmail: mx.google.com).
+	// When set, only that field is believed; "" believes the topmost one.
+	AuthservID string `yaml:"authserv_id"`
 }
 
 // Engine tunes the scheduler; every field has a sensible default.

@@ -40,6 +40,9 @@ type InboundStore interface {
 type InboundHandler struct {
 	Store InboundStore
 	Clock Clock // default SystemClock
+	// Trust is which Authentication-Results field of this mailbox's mail
+	// to believe (see DecideInboundTrusting).
+	Trust Trust
 }
 
 func (h *InboundHandler) now() time.Time {
@@ -51,7 +54,7 @@ func (h *InboundHandler) now() time.Time {
 
 // Handle decides what m means and records it with the cursor advance.
 func (h *InboundHandler) Handle(ctx context.Context, m inbound.Fetched) (inbound.Handled, error) {
-	d, err := DecideInbound(ctx, h.Store, m.Raw, m.Own, h.now(), !m.Old)
+	d, err := DecideInboundTrusting(ctx, h.Store, m.Raw, m.Own, h.now(), !m.Old, h.Trust)
 	if err != nil {
 		return inbound.Handled{}, err
 	}
@@ -138,7 +141,15 @@ type InboundDecision struct {
 // nothing stays unmatched. byAddress is false for mail that was in the box
 // before drip first watched it. It returns an error only when the store
 // could not be read: the message is then left for a later attempt.
+//
+// It believes the topmost Authentication-Results field; mail that fails
+// it, and what an outsider could have sent, is flagged rather than acted
+// on (see DecideInboundTrusting).
 func DecideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []string, now time.Time, byAddress bool) (InboundDecision, error) {
+	return decideInbound(ctx, lk, raw, own, now, byAddress, Trust{})
+}
+
+func decideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []string, now time.Time, byAddress bool, tr Trust) (InboundDecision, error) {
 	m, err := inbound.Parse(raw)
 	if err != nil {
 		return InboundDecision{Kind: inbound.LabelUnmatched, Record: store.Inbound{Key: rawKey(raw)}, Note: err.Error()}, nil
@@ -155,7 +166,7 @@ func DecideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []stri
 		d.Kind = inbound.LabelOwn
 		return d, nil
 	case inbound.Bounce, inbound.Delayed:
-		return decideDSN(ctx, lk, d, m, res, now, byAddress)
+		return decideDSN(ctx, lk, d, m, res, now, byAddress, tr)
 	case inbound.Reply, inbound.AutoReply, inbound.Unsubscribe:
 	default:
 		d.Kind, d.Note = inbound.LabelUnmatched, "unclassified: "+res.Detail
@@ -189,6 +200,17 @@ func DecideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []stri
 	if err != nil {
 		return InboundDecision{}, fmt.Errorf("reading enrollments of prospect %d: %w", refs[0].ProspectID, err)
 	}
+	what := "stop request"
+	if res.Kind == inbound.Reply {
+		what = "reply"
+	}
+	why := tr.authFailure(m.Auth)
+	if why == "" && how == "Message-ID" {
+		why = outsider(m.From, refs[0].Email)
+	}
+	if why != "" {
+		return flagAnswer(d, refs, ens, what, why, m.MessageID, now), nil
+	}
 	if res.Kind == inbound.Reply {
 		d.Kind = inbound.LabelReply
 		for _, r := range refs {
@@ -213,10 +235,14 @@ func DecideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []stri
 }
 
 // decideDSN handles a delivery status notification: each reported
-// recipient by its own status, matched by the returned message's
-// Message-ID when it was addressed to that recipient (or is the only one),
-// else by the recipient's address.
-func decideDSN(ctx context.Context, lk InboundLookup, d InboundDecision, m *inbound.Message, res inbound.Result, now time.Time, byAddress bool) (InboundDecision, error) {
+// recipient by its own status. A report acts on the recipient of the
+// message of ours it returns (matched by that message's Message-ID, when
+// it was addressed to that recipient or is the only one), else, for an
+// RFC 3464 report that returns none of ours, on at most
+// MaxFallbackProspects prospects by recipient address. The other
+// prospects it names, and every one when it fails authentication, are
+// flagged (see inbound_trust.go).
+func decideDSN(ctx context.Context, lk InboundLookup, d InboundDecision, m *inbound.Message, res inbound.Result, now time.Time, byAddress bool, tr Trust) (InboundDecision, error) {
 	var byID *store.SentRef
 	if len(res.MessageIDs) > 0 {
 		ref, err := lk.SentByMessageIDs(ctx, res.MessageIDs)
@@ -235,8 +261,10 @@ func decideDSN(ctx context.Context, lk InboundLookup, d InboundDecision, m *inbo
 		// Each one is a lookup; no real report names more.
 		recips = recips[:maxRecipients]
 	}
+	authFailure := tr.authFailure(m.Auth)
 	seen := map[int64]bool{} // prospects already handled by this report
-	bounced := false
+	bounced, delayed, flagged := false, false, false
+	fallbacks := 0 // prospects acted on by address
 	for _, r := range recips {
 		var refs []store.SentRef
 		how := ""
@@ -268,9 +296,38 @@ func decideDSN(ctx context.Context, lk InboundLookup, d InboundDecision, m *inbo
 		if status != "" {
 			what += " (" + status + ")"
 		}
-		detail := clip(what + ", matched by " + how)
 		d.Matched = append(d.Matched, refs...)
+
+		why := authFailure
+		switch {
+		case why != "" || how == "Message-ID":
+		case byID != nil:
+			why = "not the recipient of the message of ours it returns"
+		case !res.Structured:
+			why = "a bounce in prose without the headers of a message of ours"
+		case fallbacks >= MaxFallbackProspects:
+			why = fmt.Sprintf("a report without a message of ours acts on %d address at most", MaxFallbackProspects)
+		}
+		if why != "" {
+			flagged = true
+			report := "bounce report"
+			if kind != inbound.Bounce {
+				report = "delay report"
+			}
+			if status != "" {
+				report += " (" + status + ")"
+			}
+			for _, ref := range refs {
+				d.Record.Events = append(d.Record.Events, flaggedEvent(ref, m.MessageID, report+" kept for review: "+why, now))
+			}
+			continue
+		}
+		if how != "Message-ID" {
+			fallbacks++
+		}
+		detail := clip(what + ", matched by " + how)
 		if kind != inbound.Bounce {
+			delayed = true
 			for _, ref := range refs {
 				d.Record.Events = append(d.Record.Events, refEvent(ref, store.EventDelayed, m.MessageID, detail, now))
 			}
@@ -289,8 +346,10 @@ func decideDSN(ctx context.Context, lk InboundLookup, d InboundDecision, m *inbo
 		d.Kind, d.Note = inbound.LabelUnmatched, "delivery report matching nothing of ours"
 	case bounced:
 		d.Kind = inbound.LabelBounce
-	default:
+	case delayed:
 		d.Kind = inbound.LabelDelayed
+	case flagged:
+		d.Kind = inbound.LabelFlagged
 	}
 	return d, nil
 }

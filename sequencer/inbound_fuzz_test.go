@@ -99,7 +99,7 @@ func FuzzDecideInbound(f *testing.F) {
 			if tr.EnrollmentID == 0 || tr.Event == nil || len(tr.From) == 0 {
 				t.Fatalf("transition %+v", tr)
 			}
-			if tr.To != store.StateReplied && !tr.To.Terminal() {
+			if tr.To != store.StateReplied && !tr.To.Terminal() && (tr.To != store.StatePaused || tr.Reason != sequencer.FlaggedReason) {
 				t.Fatalf("transition into %s", tr.To)
 			}
 			if tr.To.Terminal() {

@@ -122,6 +122,12 @@ func inEnroll(t testing.TB, st store.Store, email, sequence string) store.Enroll
 // returns the enrollment and the step's Message-ID.
 func inSeedSent(t testing.TB, st store.Store, email, sequence string) (store.Enrollment, string) {
 	t.Helper()
+	return inSeedSentID(t, st, email, sequence, "")
+}
+
+// inSeedSentID is inSeedSent with step 1 sent as msgID ("" = a fresh one).
+func inSeedSentID(t testing.TB, st store.Store, email, sequence, msgID string) (store.Enrollment, string) {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	p := store.Prospect{Email: email, FirstName: "Test"}
@@ -143,7 +149,9 @@ func inSeedSent(t testing.TB, st store.Store, email, sequence string) (store.Enr
 	if len(claimed) != 1 || claimed[0].ID != e.ID {
 		t.Fatalf("seeding %s: claimed %d enrollments, want exactly the new one", email, len(claimed))
 	}
-	msgID := fmt.Sprintf("<drip.s1.%d.%d@ferrovalvole.example>", e.ID, inSerial.Add(1))
+	if msgID == "" {
+		msgID = fmt.Sprintf("<drip.s1.%d.%d@ferrovalvole.example>", e.ID, inSerial.Add(1))
+	}
 	errs, err := st.SendsStart(ctx, []store.SendStart{{EnrollmentID: e.ID, Owner: owner, Step: 1, Sender: inSender,
 		MessageID: msgID, PlannedAt: due, StartedAt: now, Day: now.Format("2006-01-02")}})
 	if err != nil || errs[0] != nil {

@@ -95,11 +95,15 @@ func TestDecideInbound(t *testing.T) {
 			[]string{"event delayed luca/fair step 1"}},
 		{"4.x.x by failed recipient, nothing sent yet", dsn("", [3]string{annaAddr, "4.4.1", "delayed"}), true, inbound.LabelDelayed,
 			[]string{"event delayed anna/fair step 0", "event delayed anna/webinar step 0"}},
-		{"several recipients, each by its own status", dsn(m2,
+		{"several recipients: only the returned message's acts", dsn(m1,
 			[3]string{lucaAddr, "5.1.1", "failed"}, [3]string{annaAddr, "4.2.2", "delayed"}, [3]string{stranger, "5.1.1", "failed"}),
 			true, inbound.LabelBounce,
 			[]string{"luca/fair -> bounced (bounce step 1)", "suppress " + lucaAddr + " as bounced",
-				"event delayed anna/fair step 0", "event delayed anna/webinar step 0"}},
+				"event flagged anna/fair step 0", "event flagged anna/webinar step 0"}},
+		{"a report returning a message of ours to someone else acts on nobody", dsn(m2,
+			[3]string{lucaAddr, "5.1.1", "failed"}, [3]string{annaAddr, "4.2.2", "delayed"}),
+			true, inbound.LabelFlagged,
+			[]string{"event flagged luca/fair step 1", "event flagged anna/fair step 0", "event flagged anna/webinar step 0"}},
 		{"5.x.x about an unknown address", dsn(unknownID, [3]string{stranger, "5.1.1", "failed"}), true, inbound.LabelUnmatched, nil},
 
 		// Our own mail is never a reply.

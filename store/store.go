@@ -105,6 +105,9 @@ const (
 	EventResumed     EventKind = "resumed"
 	EventCompleted   EventKind = "completed"
 	EventUnenrolled  EventKind = "unenrolled"
+	// EventFlagged: inbound mail kept for a person to review instead of
+	// acted on (failing DMARC, a bounce without our headers, ...).
+	EventFlagged EventKind = "flagged"
 	// Beyond the contract's list, for things a user wants to see:
 	EventDelayed EventKind = "delayed" // a 4.x.x DSN: delivery delayed, recorded only
 	EventUpdated EventKind = "updated" // prospect data changed by re-import or API

@@ -469,13 +469,16 @@ func (s *server) zone(p store.Prospect, seq *configs.Sequence) *time.Location {
 // ---------------------------------------------------------------- prospect
 
 type prospectData struct {
-	View        sequencer.ProspectView
-	Name        string
-	Timeline    []sequencer.TimelineEntry // newest first
-	CanPause    bool
-	CanResume   bool
-	CanUnsub    bool
-	Flash       string
+	View      sequencer.ProspectView
+	Name      string
+	Timeline  []sequencer.TimelineEntry // newest first
+	CanPause  bool
+	CanResume bool
+	CanUnsub  bool
+	Flash     string
+	// Flagged counts the inbound messages kept for review (timeline kind
+	// flagged): mail that could be forged, which drip did not act on.
+	Flagged     int
 	ActionsBase string
 	PhoneURL    template.URL // tel: link, only digits and +
 }
@@ -509,6 +512,9 @@ func (s *server) prospectPage(w http.ResponseWriter, r *http.Request, ss *sessio
 	d.Timeline = make([]sequencer.TimelineEntry, len(v.Timeline))
 	for i, e := range v.Timeline {
 		d.Timeline[len(v.Timeline)-1-i] = e
+		if e.Kind == store.EventFlagged {
+			d.Flagged++
+		}
 	}
 	title := d.Name
 	if title == "" {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/web"
@@ -585,4 +586,33 @@ func sessionCookie(t testing.TB, h http.Header) *http.Cookie {
 	}
 	t.Fatalf("no drip_session cookie in %v", h.Values("Set-Cookie"))
 	return nil
+}
+
+// TestFlaggedShownOnProspectPage: a stop request that failed DMARC at the
+// rep's provider is on the prospect's page as flagged, with the sequence
+// paused for review and the address not suppressed (issue 18).
+func TestFlaggedShownOnProspectPage(t *testing.T) {
+	r := newRig(t, nil)
+	b := r.browser(t)
+	csrf := b.signIn()
+	if p := b.post("/ui/enroll", enrollForm(csrf, "zoe@example.com")); p.status != http.StatusSeeOther {
+		t.Fatalf("enrol: status %d", p.status)
+	}
+	forged := "Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=x@evil.example; dmarc=fail header.from=example.com\r\n" +
+		"From: zoe@example.com\r\nTo: maria@example.com\r\nSubject: unsubscribe\r\nMessage-ID: <forged.1@evil.example>\r\n\r\nPlease remove me.\r\n"
+	h := &sequencer.InboundHandler{Store: r.st}
+	got, err := h.Handle(context.Background(), inbound.Fetched{Sender: "maria", UIDValidity: 1, UID: 1, Raw: []byte(forged)})
+	if err != nil || got.Kind != inbound.LabelFlagged {
+		t.Fatalf("forged stop request handled as %q, %v", got.Kind, err)
+	}
+	page := b.get("/ui/prospects/zoe%40example.com")
+	for _, want := range []string{"Flagged for review:", `<span class="kind">flagged</span>`, "dmarc=fail",
+		`state-paused">paused`, "(flagged for review)"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("prospect page lacks %q", want)
+		}
+	}
+	if strings.Contains(page.body, "state-unsubscribed") {
+		t.Error("the page shows the forged request as an unsubscribe")
+	}
 }

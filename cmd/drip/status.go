@@ -125,6 +125,15 @@ func printProspect(w io.Writer, v sequencer.ProspectView) {
 	if p.Suppressed {
 		field("suppressed", "yes: never written to or enrolled again")
 	}
+	flagged := 0
+	for _, e := range v.Timeline {
+		if e.Kind == store.EventFlagged {
+			flagged++
+		}
+	}
+	if flagged > 0 {
+		field("flagged", fmt.Sprintf("%d inbound message(s) kept for review, not acted on: see the timeline", flagged))
+	}
 	tw.Flush()
 
 	fmt.Fprintln(w)
@@ -135,7 +144,7 @@ func printProspect(w io.Writer, v sequencer.ProspectView) {
 		fmt.Fprintln(tw, "sequence\tsender\tstate\tstep\tfirst contact\tnext")
 		for _, e := range v.Enrollments {
 			next := nextSendText(e)
-			if e.Reason != "" && e.State.Terminal() {
+			if e.Reason != "" && (e.State.Terminal() || e.Reason == sequencer.FlaggedReason) {
 				next += ": " + e.Reason
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", e.Sequence, e.Sender, e.State, e.LastStep, e.Steps,

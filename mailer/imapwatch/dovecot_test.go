@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 )
 
@@ -228,5 +229,65 @@ func appendTo(t *testing.T, c *imapclient.Client, mailbox string, raw []byte) {
 	}
 	if _, err := cmd.Wait(); err != nil {
 		t.Fatalf("APPEND: %v", err)
+	}
+}
+
+// TestDovecotForgedStopIsFlagged: against a real Dovecot, a stop request
+// in the prospect's name that the provider's Authentication-Results say
+// failed DMARC is flagged (the enrollment paused for review, the address
+// not suppressed), while a genuine one from another prospect still
+// unsubscribes (issue 18).
+func TestDovecotForgedStopIsFlagged(t *testing.T) {
+	addr, user, password := dovecot(t)
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
+	}
+	defer c.Close()
+	if err := c.Login(user, password).Wait(); err != nil {
+		t.Fatalf("logging in to Dovecot: %v", err)
+	}
+	mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
+	if err := c.Create(mailbox, nil).Wait(); err != nil {
+		t.Fatalf("creating %s: %v", mailbox, err)
+	}
+	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+
+	st := testrig.Open(t, testrig.SQLiteURL(t))
+	forged := seed(t, st, "luca.verdi@acciaierie.example", "trade-fair")
+	genuine := seed(t, st, "anna@ferramenta.example", "trade-fair")
+	host, port := splitHostPort(t, addr)
+	cfg := testConfig(host, port, "instance-a")
+	cfg.Username, cfg.Password, cfg.Mailbox = user, password, mailbox
+	cfg.Poll = 200 * time.Millisecond
+	r := start(t, cfg, &sequencer.InboundHandler{Store: st, Trust: sequencer.Trust{AuthservID: "mx.google.com"}}, nil)
+	testrig.WaitFor(t, "watcher connected to Dovecot", r.w.Connected)
+
+	appendTo(t, c, mailbox, append([]byte("Authentication-Results: mx.google.com; spf=pass smtp.mailfrom=x@evil.example;\r\n"+
+		"\tdmarc=fail (p=REJECT sp=REJECT dis=NONE) header.from=acciaierie.example\r\n"),
+		stopRequest("luca.verdi@acciaierie.example", "")...))
+	appendTo(t, c, mailbox, append([]byte("Authentication-Results: mx.google.com; dkim=pass header.i=@ferramenta.example;\r\n"+
+		"\tspf=pass smtp.mailfrom=ferramenta.example; dmarc=pass header.from=ferramenta.example\r\n"),
+		stopRequest("anna@ferramenta.example", genuine.messageID)...))
+	testrig.WaitFor(t, "both messages handled", func() bool { return len(r.handledList()) >= 2 })
+
+	if e := enrollment(t, st, forged.enrollment.ID); e.State != store.StatePaused || e.Reason != sequencer.FlaggedReason {
+		t.Errorf("forged stop request: enrollment %s (%q), want paused (%q)", e.State, e.Reason, sequencer.FlaggedReason)
+	}
+	if suppressed(t, st, "luca.verdi@acciaierie.example") {
+		t.Error("a stop request failing DMARC suppressed the prospect")
+	}
+	if k := kinds(timeline(t, st, forged.prospect.ID)); k[store.EventFlagged] != 1 || k[store.EventUnsubscribe] != 0 {
+		t.Errorf("forged stop request: timeline %v, want one flagged entry and no unsubscribe", k)
+	}
+	if e := enrollment(t, st, genuine.enrollment.ID); e.State != store.StateUnsubscribed || !suppressed(t, st, "anna@ferramenta.example") {
+		t.Errorf("genuine stop request: enrollment %s, want unsubscribed and suppressed", e.State)
+	}
+	byKind := map[string]int{}
+	for _, h := range r.handledList() {
+		byKind[h.Kind]++
+	}
+	if want := map[string]int{KindFlagged: 1, KindUnsubscribe: 1}; !mapsEqual(byKind, want) {
+		t.Errorf("handled %v, want %v", byKind, want)
 	}
 }

@@ -636,6 +636,9 @@ func (w *Watcher) handle(ctx context.Context, validity, uid uint32, raw []byte) 
 		w.log.Debug("inbound message unmatched", "uid", uid, "why", h.Note, "duplicate", h.Duplicate)
 	case h.Kind == KindOwn:
 		w.log.Debug("inbound message is our own", "uid", uid)
+	case h.Kind == KindFlagged:
+		// Mail that could be forged: a person should look (drip status E).
+		w.log.Warn("inbound message flagged for review", "uid", uid, "enrollment", h.EnrollmentID, "duplicate", h.Duplicate)
 	default:
 		w.log.Info("inbound message handled", "uid", uid, "kind", h.Kind, "enrollment", h.EnrollmentID, "duplicate", h.Duplicate)
 	}

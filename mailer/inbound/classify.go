@@ -36,6 +36,9 @@ type Result struct {
 	Addresses []string
 	// Recipients of a delivery report, each with its own outcome.
 	Recipients []Recipient
+	// Structured: a delivery report in RFC 3464 form (multipart/report or
+	// a message/delivery-status part), not a notice in prose.
+	Structured bool
 	// Status is the enhanced status code that decided a Bounce or Delayed.
 	Status string
 	// Detail is a short reason for the timeline; it never quotes the body.

@@ -147,7 +147,7 @@ func classifyBounce(m *Message, own map[string]bool) (Result, bool) {
 		}
 	}
 
-	res := Result{Kind: v.kind, Status: v.status, Recipients: recips}
+	res := Result{Kind: v.kind, Status: v.status, Recipients: recips, Structured: structured}
 	if len(recips) > 0 {
 		res.Kind = Delayed
 		for _, r := range recips {

@@ -43,6 +43,11 @@ type Message struct {
 	InReplyTo  []string  // normalised ids
 	References []string  // normalised ids, header order (thread root first)
 
+	// Auth are the message's Authentication-Results fields, topmost first:
+	// the verdicts receiving servers wrote (see ParseAuthResults). Whom to
+	// believe is the caller's call.
+	Auth []AuthResults
+
 	// Text is the message's own readable text: its text/plain parts, or its
 	// HTML with tags stripped when it has no plain text. Capped.
 	Text string
@@ -75,6 +80,7 @@ func Parse(raw []byte) (*Message, error) {
 	}
 	m.InReplyTo = MessageIDs(hdr.Get("In-Reply-To"))
 	m.References = MessageIDs(hdr.Get("References"))
+	m.Auth = readAuthResults(hdr)
 	m.Key = m.MessageID
 	if m.Key == "" {
 		m.Key = hashKey(hdr, body)
