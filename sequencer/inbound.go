@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/store"
 )
@@ -25,6 +26,7 @@ type InboundLookup interface {
 // InboundStore is what the inbound handler needs of the store.
 type InboundStore interface {
 	InboundLookup
+	AbsenceLookup
 	MailboxCursorGet(ctx context.Context, sender string) (store.MailboxCursor, error)
 	MailboxCursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
 	InboundRecord(ctx context.Context, in store.Inbound) error
@@ -40,6 +42,9 @@ type InboundStore interface {
 type InboundHandler struct {
 	Store InboundStore
 	Clock Clock // default SystemClock
+	// Sequences are the configured sequences: an out-of-office return
+	// date defers the enrollments of these (R5b, DecideAbsence).
+	Sequences map[string]*configs.Sequence
 }
 
 func (h *InboundHandler) now() time.Time {
@@ -51,8 +56,12 @@ func (h *InboundHandler) now() time.Time {
 
 // Handle decides what m means and records it with the cursor advance.
 func (h *InboundHandler) Handle(ctx context.Context, m inbound.Fetched) (inbound.Handled, error) {
-	d, err := DecideInbound(ctx, h.Store, m.Raw, m.Own, h.now(), !m.Old)
+	now := h.now()
+	d, err := DecideInbound(ctx, h.Store, m.Raw, m.Own, now, !m.Old)
 	if err != nil {
+		return inbound.Handled{}, err
+	}
+	if d, err = DecideAbsence(ctx, h.Store, h.Sequences, d, now); err != nil {
 		return inbound.Handled{}, err
 	}
 	d.Record.Sender, d.Record.UIDValidity, d.Record.UID = m.Sender, m.UIDValidity, m.UID
@@ -123,6 +132,8 @@ type InboundDecision struct {
 	Matched []store.SentRef
 	// Note says why it is unmatched, for the log.
 	Note string
+
+	auto *autoReplyRead // an auto-reply, for DecideAbsence
 }
 
 // DecideInbound parses, classifies and matches one raw message and says
@@ -181,6 +192,7 @@ func DecideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []stri
 		for _, r := range refs {
 			d.Record.Events = append(d.Record.Events, refEvent(r, store.EventAutoReply, m.MessageID, clip(res.Detail), now))
 		}
+		d.auto = &autoReplyRead{m: m, res: res}
 		return d, nil
 	}
 
