@@ -130,7 +130,8 @@ type InboundDecision struct {
 	// Matched are the enrollments it is about, the most specific first;
 	// none when unmatched.
 	Matched []store.SentRef
-	// Note says why it is unmatched, for the log.
+	// Note says why it is unmatched, or what an absence did (DecideAbsence),
+	// for the log.
 	Note string
 
 	auto *autoReplyRead // an auto-reply, for DecideAbsence

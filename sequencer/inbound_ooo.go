@@ -78,7 +78,11 @@ func DecideAbsence(ctx context.Context, lk AbsenceLookup, seqs map[string]*confi
 		}
 		detail := clip(fmt.Sprintf("back %s, read from %q", back.In(loc).Format("2006-01-02"), text))
 		d.Record.Transitions = append(d.Record.Transitions, deferred(e, anchor, next, detail, now))
-		d.Kind = inbound.LabelDeferred
+		if d.Kind != inbound.LabelDeferred {
+			d.Kind = inbound.LabelDeferred
+			d.Note = fmt.Sprintf("back %s: %s step %d deferred to %s", back.In(loc).Format("2006-01-02"), e.Sequence,
+				e.LastStep+1, next.In(loc).Format("2006-01-02 15:04 MST"))
+		}
 	}
 	return d, nil
 }
@@ -119,7 +123,10 @@ func decideLeft(d InboundDecision, ens []store.Enrollment, res inbound.Result, n
 		}
 	}
 	d.Record.Events = kept
-	d.Kind = inbound.LabelLeft
+	d.Kind, d.Note = inbound.LabelLeft, "no successor named"
+	if !succ.IsZero() {
+		d.Note = "successor " + successorText(succ)
+	}
 	return d
 }
 
