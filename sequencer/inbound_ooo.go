@@ -43,7 +43,9 @@ type AbsenceLookup interface {
 // state left. Anything else, or an auto-reply matching nothing, is d
 // unchanged. It reads the store and writes nothing.
 func DecideAbsence(ctx context.Context, lk AbsenceLookup, seqs map[string]*configs.Sequence, d InboundDecision, now time.Time) (InboundDecision, error) {
-	if d.auto == nil || len(d.Matched) == 0 {
+	// Only a plain auto-reply: one held for review (flagged) or matching
+	// nothing changes no enrollment.
+	if d.auto == nil || d.Kind != inbound.LabelAutoReply || len(d.Matched) == 0 {
 		return d, nil
 	}
 	res := d.auto.res
