@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
@@ -46,10 +47,17 @@ func seedLeft(t *testing.T, r *rig) {
 // A rep opens the page of a prospect who left the company, sees who took
 // over, and enrols the successor in one click, in a real browser: the
 // successor's page then shows them running in the same sequence, from the
-// same sender, met at the same fair.
+// same sender, met at the same fair. On both stores.
 func TestBrowserEnrolSuccessor(t *testing.T) {
 	exe := chromium(t)
-	r := newRig(t, nil)
+	for _, b := range testrig.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			browserEnrolSuccessor(t, exe, newRigOn(t, testrig.Open(t, b.URL(t)), nil), b.Name)
+		})
+	}
+}
+
+func browserEnrolSuccessor(t *testing.T, exe string, r *rig, backend string) {
 	seedLeft(t, r)
 	dir := screensDir(t)
 
@@ -97,7 +105,7 @@ func TestBrowserEnrolSuccessor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "successor-"+name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "successor-"+backend+"-"+name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
