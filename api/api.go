@@ -90,6 +90,7 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsubscribe", s.api(s.unsubscribe))
 	s.mux.Handle("POST /api/v1/prospects/{email}/unenroll", s.api(s.unenroll))
 	s.mux.Handle("POST /api/v1/prospects/{email}/move", s.api(s.move))
+	s.mux.Handle("POST /api/v1/prospects/{email}/enroll-successor", s.api(s.enrollSuccessor))
 	s.mux.Handle("POST /api/v1/bulk/{action}", s.api(s.bulk))
 	s.mux.Handle("GET /api/v1/exports/prospects", s.api(s.exportProspects))
 	s.mux.Handle("POST /api/v1/prospects/{email}/unsuppress", s.api(s.unsuppress))

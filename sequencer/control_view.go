@@ -50,6 +50,9 @@ type EnrollmentView struct {
 	FirstContact time.Time  `json:"first_contact"`
 	PausedAt     *time.Time `json:"paused_at,omitempty"`
 	Reason       string     `json:"reason,omitempty"` // why it stopped or failed
+	// Successor: who took over, when the enrollment ended left and the
+	// auto-reply named them.
+	Successor *SuccessorView `json:"successor,omitempty"`
 }
 
 // TimelineEntry is one event of a ProspectView.
@@ -127,6 +130,7 @@ func (c *Control) view(ctx context.Context, p store.Prospect) (ProspectView, err
 		ev := EnrollmentView{
 			Sequence: e.Sequence, Sender: e.Sender, State: e.State, LastStep: e.LastStep,
 			FirstContact: at(e.FirstContact), PausedAt: atPtr(e.PausedAt), Reason: e.Reason,
+			Successor: successorView(e),
 		}
 		if step, when := c.nextSend(p, e, now); step > 0 {
 			ev.NextStep, ev.NextSendAt = &step, atPtr(&when)

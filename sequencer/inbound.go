@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/store"
 )
@@ -25,6 +26,7 @@ type InboundLookup interface {
 // InboundStore is what the inbound handler needs of the store.
 type InboundStore interface {
 	InboundLookup
+	AbsenceLookup
 	MailboxCursorGet(ctx context.Context, sender string) (store.MailboxCursor, error)
 	MailboxCursorStart(ctx context.Context, sender string, uidValidity, oldBelow uint32) error
 	InboundRecord(ctx context.Context, in store.Inbound) error
@@ -43,6 +45,9 @@ type InboundHandler struct {
 	// Trust is which Authentication-Results field of this mailbox's mail
 	// to believe (see DecideInboundTrusting).
 	Trust Trust
+	// Sequences are the configured sequences: an out-of-office return
+	// date defers the enrollments of these (R5b, DecideAbsence).
+	Sequences map[string]*configs.Sequence
 }
 
 func (h *InboundHandler) now() time.Time {
@@ -54,8 +59,12 @@ func (h *InboundHandler) now() time.Time {
 
 // Handle decides what m means and records it with the cursor advance.
 func (h *InboundHandler) Handle(ctx context.Context, m inbound.Fetched) (inbound.Handled, error) {
-	d, err := DecideInboundTrusting(ctx, h.Store, m.Raw, m.Own, h.now(), !m.Old, h.Trust)
+	now := h.now()
+	d, err := DecideInboundTrusting(ctx, h.Store, m.Raw, m.Own, now, !m.Old, h.Trust)
 	if err != nil {
+		return inbound.Handled{}, err
+	}
+	if d, err = DecideAbsence(ctx, h.Store, h.Sequences, d, now); err != nil {
 		return inbound.Handled{}, err
 	}
 	d.Record.Sender, d.Record.UIDValidity, d.Record.UID = m.Sender, m.UIDValidity, m.UID
@@ -124,8 +133,11 @@ type InboundDecision struct {
 	// Matched are the enrollments it is about, the most specific first;
 	// none when unmatched.
 	Matched []store.SentRef
-	// Note says why it is unmatched, for the log.
+	// Note says why it is unmatched, or what an absence did (DecideAbsence),
+	// for the log.
 	Note string
+
+	auto *autoReplyRead // an auto-reply, for DecideAbsence
 }
 
 // DecideInbound parses, classifies and matches one raw message and says
@@ -192,6 +204,7 @@ func decideInbound(ctx context.Context, lk InboundLookup, raw []byte, own []stri
 		for _, r := range refs {
 			d.Record.Events = append(d.Record.Events, refEvent(r, store.EventAutoReply, m.MessageID, clip(res.Detail), now))
 		}
+		d.auto = &autoReplyRead{m: m, res: res}
 		return d, nil
 	}
 

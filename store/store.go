@@ -39,16 +39,17 @@ const (
 	StateCompleted    State = "completed"
 	StateFailed       State = "failed"
 	StateUnenrolled   State = "unenrolled" // ended by hand, without suppressing
+	StateLeft         State = "left"       // an auto-reply said the person left the company
 )
 
 // States lists every enrollment state in a stable order (for metrics and status).
-var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateUnenrolled}
+var States = []State{StateActive, StatePaused, StateReplied, StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateLeft, StateUnenrolled}
 
 // TerminalStates are the states no further step is ever sent in, and that
 // nothing leaves. This is the one place that says which states they are:
 // Terminal reads it, and the SQL that needs the list has it generated from
 // here (the {{terminal}} macro of store/internal/sqlstore).
-var TerminalStates = []State{StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateUnenrolled}
+var TerminalStates = []State{StateBounced, StateUnsubscribed, StateCompleted, StateFailed, StateLeft, StateUnenrolled}
 
 // Terminal reports whether no further step will ever be sent in state s.
 func (s State) Terminal() bool {
@@ -105,6 +106,8 @@ const (
 	EventResumed     EventKind = "resumed"
 	EventCompleted   EventKind = "completed"
 	EventUnenrolled  EventKind = "unenrolled"
+	EventDeferred    EventKind = "deferred" // R5b: an out-of-office reply's return date moved the plan
+	EventLeft        EventKind = "left"     // an auto-reply said the person left the company
 	// EventFlagged: inbound mail kept for a person to review instead of
 	// acted on (failing DMARC, a bounce without our headers, ...).
 	EventFlagged EventKind = "flagged"
@@ -151,12 +154,25 @@ type Enrollment struct {
 	ThreadSubject string
 	ThreadRefs    string
 	Reason        string // why it failed / stopped, shown by status
-	Version       int64  // bumped by every write; optimistic concurrency
-	LeaseOwner    string
-	LeaseUntil    *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Successor is who took over from a prospect who left the company
+	// (state left), when the auto-reply named them; zero otherwise.
+	Successor  Successor
+	Version    int64 // bumped by every write; optimistic concurrency
+	LeaseOwner string
+	LeaseUntil *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
+
+// Successor is the person an auto-reply names as taking over from someone
+// who left the company: an address, a name, or both.
+type Successor struct {
+	Email string
+	Name  string
+}
+
+// IsZero reports whether no successor was named.
+func (s Successor) IsZero() bool { return s.Email == "" && s.Name == "" }
 
 // Send is the record of one step for one enrollment. (EnrollmentID, Step) is
 // unique: that uniqueness is what makes delivery at-most-once (R8).
@@ -324,6 +340,10 @@ type Transition struct {
 	// FirstContact, when set, replaces the enrollment's first contact (a
 	// corrected date re-plans it; Anchor moves with it).
 	FirstContact *time.Time
+
+	// Successor, when set, is recorded on the enrollment (it left the
+	// company and the auto-reply named who took over).
+	Successor *Successor
 }
 
 // Inbound is one handled message of a watched mailbox, recorded atomically

@@ -481,17 +481,22 @@ type prospectData struct {
 	Flagged     int
 	ActionsBase string
 	PhoneURL    template.URL // tel: link, only digits and +
+	// Successors: the sequences whose successor may be enrolled from here
+	// (web/successor.go).
+	Successors map[string]bool
 }
 
 // flashes are the only words a redirect may ask a page to say: the query
 // names one, it never carries the text.
 var flashes = map[string]string{
-	"paused":          "Paused: nothing more is sent until you resume.",
-	"nothing-paused":  "Nothing to pause: no sequence is running for this prospect.",
-	"unenrolled":      "Taken out of that sequence. The address is not suppressed: other sequences go on.",
-	"resumed":         "Resumed: the sequence goes on with its next email.",
-	"nothing-resumed": "Nothing to resume: no sequence is paused for this prospect.",
-	"unsubscribed":    "Unsubscribed: this address will never be written to again.",
+	"paused":             "Paused: nothing more is sent until you resume.",
+	"nothing-paused":     "Nothing to pause: no sequence is running for this prospect.",
+	"unenrolled":         "Taken out of that sequence. The address is not suppressed: other sequences go on.",
+	"resumed":            "Resumed: the sequence goes on with its next email.",
+	"nothing-resumed":    "Nothing to resume: no sequence is paused for this prospect.",
+	"unsubscribed":       "Unsubscribed: this address will never be written to again.",
+	"successor-enrolled": "Enrolled as the successor of someone who left the company: same sequence, sender and \"met at\".",
+	"successor-known":    "Already enrolled in that sequence: nothing changed.",
 }
 
 func (s *server) prospectPage(w http.ResponseWriter, r *http.Request, ss *session) error {
@@ -504,7 +509,8 @@ func (s *server) prospectPage(w http.ResponseWriter, r *http.Request, ss *sessio
 	}
 	d := prospectData{View: v, Name: fullName(v.Prospect.FirstName, v.Prospect.LastName),
 		Flash: flashes[r.URL.Query().Get("done")], CanUnsub: !v.Prospect.Suppressed,
-		ActionsBase: prospectURL(v.Prospect.Email), PhoneURL: telURL(v.Prospect.Phone)}
+		ActionsBase: prospectURL(v.Prospect.Email), PhoneURL: telURL(v.Prospect.Phone),
+		Successors: successorOffers(ss, v)}
 	for _, e := range v.Enrollments {
 		d.CanPause = d.CanPause || e.State == store.StateActive
 		d.CanResume = d.CanResume || e.State.Paused()
@@ -538,6 +544,8 @@ func (s *server) prospectAction(w http.ResponseWriter, r *http.Request, ss *sess
 	}
 	var done string
 	switch r.PathValue("action") {
+	case "enroll-successor":
+		return s.enrollSuccessor(w, r, ss)
 	case "pause":
 		ens, err := s.o.Control.Pause(ctx, email)
 		if err != nil {

@@ -54,9 +54,12 @@ func init() {
 // demoProspect is a sample lead and what it will do.
 type demoProspect struct {
 	sequence, email, first, last, company, metAt, tz string
-	// act: "" (nothing), "reply" after step 3, "ooo" after step 1 (an
-	// auto-reply; the sequence goes on), "stop" after step 2, "bounce"
-	// (the address does not exist).
+	// act: "" (nothing), "reply" after step 3, "away" after step 1 (an
+	// out-of-office reply back in 20 days: the enrollment is deferred to
+	// the return, R5b), "ooo" (an auto-reply without a date; the sequence
+	// goes on), "left" after step 1 (left the company, naming a
+	// successor), "stop" after step 2, "bounce" (the address does not
+	// exist).
 	act string
 }
 
@@ -64,7 +67,8 @@ var demoProspects = []demoProspect{
 	{"trade-fair", "john.carter@carter-logistics.example", "John", "Carter", "Carter Logistics", "LogiMAT 2026", "America/New_York", "reply"},
 	{"fiera", "anna.bianchi@bianchi-meccanica.example", "Anna", "Bianchi", "Bianchi Meccanica S.r.l.", "EIMA 2026", "Europe/Rome", ""},
 	{"trade-fair", "pawel.zajac@zajac.example", "Paweł", "Zając", "Zając Sp. z o.o.", "Targi Kielce", "Europe/Warsaw", "stop"},
-	{"trade-fair", "giulia.esposito@esposito.example", "Giulia", "Esposito", "Esposito Srl", "EICMA 2026", "Europe/Rome", "ooo"},
+	{"trade-fair", "giulia.esposito@esposito.example", "Giulia", "Esposito", "Esposito Srl", "EICMA 2026", "Europe/Rome", "away"},
+	{"trade-fair", "jan.nowicki@nowicki-stal.example", "Jan", "Nowicki", "Nowicki Stal Sp. z o.o.", "Targi Kielce 2026", "Europe/Warsaw", "left"},
 	{"trade-fair", "sophie.martin@martin-sa.example", "Sophie", "Martin", "Martin SA", "", "Europe/Paris", ""},
 	{"trade-fair", "old.contact@gone.example", "Tom", "Gone", "", "", "", "bounce"},
 }
@@ -180,7 +184,7 @@ func runDemo(ctx context.Context, g *globals, duration time.Duration, keep bool)
 	}
 	react := func(o sequencer.Outcome) {
 		p := prospectOf[o.Email]
-		trigger := map[string]int{"reply": 3, "ooo": 1, "stop": 2}[p.act]
+		trigger := map[string]int{"reply": 3, "ooo": 1, "away": 1, "left": 1, "stop": 2}[p.act]
 		if trigger == 0 || o.Step != trigger || o.Status != store.SendSent {
 			return
 		}
@@ -278,7 +282,16 @@ func demoInbound(p demoProspect, msgID string) []byte {
 			"Hi Maria,\r\n\r\nthanks for following up. Thursday at 10 works for a call.\r\n\r\nJohn\r\n")
 	case "ooo":
 		b.WriteString("Subject: Risposta automatica: fuori sede\r\nAuto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-			"Sono fuori sede fino al 2 dicembre, con accesso limitato alla posta.\r\n")
+			"Sono fuori sede, con accesso limitato alla posta.\r\n")
+	case "away":
+		// Back in 20 days: away until the day before.
+		last := time.Now().AddDate(0, 0, 19)
+		fmt.Fprintf(&b, "Subject: Risposta automatica: fuori sede\r\nAuto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+			"Buongiorno,\r\nsono fuori sede fino al %d/%02d, con accesso limitato alla posta.\r\nCordiali saluti\r\n%s\r\n", last.Day(), last.Month(), p.first)
+	case "left":
+		b.WriteString("Subject: =?utf-8?q?Autoodpowied=C5=BA?=\r\nAuto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+			"Dzień dobry,\r\nPan " + p.first + " " + p.last + " nie pracuje już w naszej firmie. W sprawach handlowych prosimy o kontakt " +
+			"z Panią Ewa Mazur: ewa.mazur@nowicki-stal.example\r\n\r\nZ poważaniem\r\n")
 	case "stop":
 		b.WriteString("Subject: Re: follow-up\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
 			"Please remove me from your list.\r\n")
@@ -401,6 +414,8 @@ func (l *demoLog) inbound(h imapwatch.Handled) {
 		imapwatch.KindAutoReply:   "→ auto-reply recorded; the sequence goes on",
 		imapwatch.KindUnsubscribe: "→ asked to stop: unsubscribed and suppressed",
 		imapwatch.KindBounce:      "→ bounced: stopped and suppressed",
+		imapwatch.KindDeferred:    "→ out of office, " + h.Note,
+		imapwatch.KindLeft:        "→ left the company: sequence ended (not suppressed), " + h.Note,
 	}[h.Kind]
 	l.line("inbound    %-40s %-10s %s", h.Email, h.Kind, what)
 }

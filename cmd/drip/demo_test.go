@@ -35,7 +35,9 @@ func TestDemo(t *testing.T) {
 	}
 	// The live log shows the pipeline a newcomer is promised: sends, the
 	// reply that pauses, the refused address, the stop request.
-	for _, want := range []string{"sent       ", "replied: sequence paused", "bounced    old.contact@gone.example", "asked to stop", "/metrics"} {
+	for _, want := range []string{"sent       ", "replied: sequence paused", "bounced    old.contact@gone.example", "asked to stop", "/metrics",
+		"giulia.esposito@esposito.example         deferred   → out of office, back ",
+		"jan.nowicki@nowicki-stal.example         left       → left the company: sequence ended (not suppressed), successor Ewa Mazur <ewa.mazur@nowicki-stal.example>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo's log has no %q", want)
 		}

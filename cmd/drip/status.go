@@ -147,6 +147,13 @@ func printProspect(w io.Writer, v sequencer.ProspectView) {
 			if e.Reason != "" && (e.State.Terminal() || e.Reason == sequencer.FlaggedReason) {
 				next += ": " + e.Reason
 			}
+			if s := e.Successor; s != nil {
+				who := s.Name
+				if s.Email != "" {
+					who = strings.TrimSpace(s.Name + " <" + s.Email + ">")
+				}
+				next += "; successor " + who
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", e.Sequence, e.Sender, e.State, e.LastStep, e.Steps,
 				showTime(e.FirstContact), next)
 		}

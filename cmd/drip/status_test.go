@@ -90,7 +90,7 @@ func TestStatus(t *testing.T) {
 			e.mustDrip("unsubscribe", "d@example.com")
 
 			out := e.mustDrip("status")
-			if !strings.Contains(out, "  enrollments: active 2, paused 0, replied 1, bounced 0, unsubscribed 1, completed 0, failed 0, unenrolled 0\n") {
+			if !strings.Contains(out, "  enrollments: active 2, paused 0, replied 1, bounced 0, unsubscribed 1, completed 0, failed 0, left 0, unenrolled 0\n") {
 				t.Errorf("status lacks the enrollments by state:\n%s", out)
 			}
 			// step sent replied auto bounced unsub skipped failed unknown rate

@@ -56,7 +56,8 @@ type Handled struct {
 	// EnrollmentID is the first matched enrollment; 0 when unmatched.
 	EnrollmentID int64
 	Email        string // the matched prospect's address
-	// Note says why a message is unmatched, for the debug log.
+	// Note says why a message is unmatched (for the debug log), or what an
+	// out-of-office or "left the company" reply did.
 	Note string
 }
 

@@ -104,6 +104,7 @@ type dateMatch struct {
 	start, end  int
 	day         time.Time // resolved calendar day, midnight UTC
 	weekdayOnly bool      // a bare weekday: "Monday"
+	rangeEnd    bool      // the second day of "July 10-31": the last day away
 }
 
 // returnDay finds the return day in one folded sentence: the first date
@@ -157,8 +158,8 @@ func cueOf(s string, matches []dateMatch, i, prevEnd, nextStart int) cueKind {
 	if hasCueSuffix(before, startCues) {
 		return cueStart
 	}
-	// The end of a range: "01.08.–15.08.", "1-15 agosto".
-	if rangeEndRE.MatchString(before) || (i > 0 && strings.TrimSpace(before) != "" && strings.Trim(before, " -–—") == "") {
+	// The end of a range: "01.08.–15.08.", "1-15 agosto", "July 10-31".
+	if m.rangeEnd || rangeEndRE.MatchString(before) || (i > 0 && strings.TrimSpace(before) != "" && strings.Trim(before, " -–—") == "") {
 		return cueUntil
 	}
 	return cueNone
@@ -326,6 +327,7 @@ var (
 	isoDateRE    = regexp.MustCompile(`\b(20\d\d)-(\d{1,2})-(\d{1,2})\b`)
 	dayMonthRE   *regexp.Regexp
 	monthDayRE   *regexp.Regexp
+	monthRangeRE *regexp.Regexp
 	weekdayDayRE *regexp.Regexp
 	weekdayRE    *regexp.Regexp
 	dayOnlyRE    = regexp.MustCompile(`\b(?:the|il|le|el|am|dnia|on)\s+(\d{1,2})(?:st|nd|rd|th|er|\.)?(?:[^\d./:]|$)`)
@@ -348,6 +350,7 @@ func init() {
 	}
 	year := `(?:,?\s*(?:de\s+|del\s+|r\.?\s*)?((?:19|20)\d\d)\b)?`
 	dayMonthRE = regexp.MustCompile(`\b(\d{1,2})(?:st|nd|rd|th|er|o|°|º|\.)?\s*(?:de\s+|of\s+|-)?([a-z]+)\b\.?` + year)
+	monthRangeRE = regexp.MustCompile(`\b([a-z]+)\.?\s+(\d{1,2})\s*[-–—]\s*(\d{1,2})\b` + year)
 	monthDayRE = regexp.MustCompile(`\b([a-z]+)\.?\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\b` + year)
 	weekdayDayRE = regexp.MustCompile(`\b([a-z]+)\.?,?\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th|er|o|°|º|\.)?(?:[^\d./:]|$)`)
 	weekdayRE = regexp.MustCompile(`[a-z]+`)
@@ -380,6 +383,17 @@ func findDates(s string, today time.Time, monthFirst bool) []dateMatch {
 		d, mo := atoi(s, g, 1), int(monthNames[s[g[4]:g[5]]])
 		day, ok := withYear(d, mo, atoi(s, g, 3), today)
 		add(g[0], g[1], day, ok)
+	}
+	// "July 10-31": two dates, the second the end of the range.
+	for _, g := range monthRangeRE.FindAllStringSubmatchIndex(s, -1) {
+		mo, d1, d2, y := int(monthNames[s[g[2]:g[3]]]), atoi(s, g, 2), atoi(s, g, 3), atoi(s, g, 4)
+		first, ok1 := withYear(d1, mo, y, today)
+		last, ok2 := withYear(d2, mo, y, today)
+		if mo == 0 || !ok1 || !ok2 || d2 <= d1 || taken(g[0], g[1]) || g[1] < len(s) && s[g[1]] == ':' {
+			continue
+		}
+		out = append(out, dateMatch{start: g[0], end: g[5], day: first},
+			dateMatch{start: g[6], end: g[1], day: last, rangeEnd: true})
 	}
 	for _, g := range monthDayRE.FindAllStringSubmatchIndex(s, -1) {
 		mo, d := int(monthNames[s[g[2]:g[3]]]), atoi(s, g, 2)

@@ -18,11 +18,13 @@ const (
 	oooSuccessorFloor = 0.85 // successor (address and name) exactly right
 )
 
-// oooFixtureDirs are the labelled sets: drip's own under testdata/ooo, and
-// public-source samples kept beside the checkout (not in the repository)
-// in ../shared/fixtures/ooo or $DRIP_OOO_FIXTURES when present.
+// oooFixtureDirs are the labelled sets: drip's own under testdata/ooo,
+// real auto-replies from permissively licensed public test suites under
+// testdata/ooo/public (each with its source and licence in the manifest),
+// and public-source samples kept beside the checkout (not in the
+// repository) in ../shared/fixtures/ooo or $DRIP_OOO_FIXTURES when present.
 func oooFixtureDirs() []string {
-	dirs := []string{filepath.Join("testdata", "ooo")}
+	dirs := []string{filepath.Join("testdata", "ooo"), filepath.Join("testdata", "ooo", "public")}
 	if d := os.Getenv("DRIP_OOO_FIXTURES"); d != "" {
 		return append(dirs, d)
 	}

@@ -65,6 +65,8 @@ var returnCases = map[string][]returnCase{
 	"en": {
 		{"I am out of the office and will be back on Monday 8th.", february, "2027-02-08"},
 		{"I'm out of the office until August 14.", summer, "2026-08-15"},
+		{"I will be traveling for work on August 10-21.", summer, "2026-08-22"}, // a range: the last day away
+		{"Office hours on August 10 - 10:30 only.", summer, ""},                 // a time, not a range
 		{"I will return on 17 August 2026.", summer, "2026-08-17"},
 		{"I am on vacation from August 3rd to August 14th, returning Monday, August 17th.", summer, "2026-08-17"},
 		{"I'll be back in the office on 08/17/2026.", summer, "2026-08-17"},

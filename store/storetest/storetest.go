@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"SettlePausedMeanwhile", testSettlePausedMeanwhile},
 		{"SettleTerminalAndSuppress", testSettleTerminalAndSuppress},
 		{"Transitions", testTransitions},
+		{"LeftWithSuccessor", testLeftWithSuccessor},
 		{"CompletePastEndAndCounts", testCompletePastEndAndCounts},
 		{"SentRefs", testSentRefs},
 		{"EnrollmentsRunningByEmail", testEnrollmentsRunningByEmail},

@@ -174,3 +174,39 @@ func testSuppression(t *testing.T, s store.Store) {
 		t.Fatal("suppression ending enrollments as paused was accepted")
 	}
 }
+
+// testLeftWithSuccessor: an enrollment that ends `left` keeps who took
+// over; it is terminal (nothing planned, not claimable, not running) and
+// the address is not suppressed. Forget erases the successor too.
+func testLeftWithSuccessor(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	e := enrolled(t, s, "gone@example.com", "fair", ptr(t0.Add(time.Hour)))
+	succ := store.Successor{Email: "giulia.verdi@example.com", Name: "Giulia Verdi"}
+	got := must(s.EnrollmentTransition(ctx, store.Transition{EnrollmentID: e.ID, From: store.RunningStates(), To: store.StateLeft,
+		At: t0, Reason: "left the company", Successor: &succ,
+		Event: &store.Event{Kind: store.EventLeft, Detail: "successor Giulia Verdi <giulia.verdi@example.com>"}}))(t)
+	if got.State != store.StateLeft || got.NextSendAt != nil || got.Successor != succ || !got.State.Terminal() {
+		t.Fatalf("left = %+v", got)
+	}
+	if stored := must(s.EnrollmentGet(ctx, e.ID))(t); stored.Successor != succ {
+		t.Fatalf("stored successor = %+v", stored.Successor)
+	}
+	if claimed := must(s.EnrollmentClaimDue(ctx, store.ClaimParams{Owner: "A", Now: t0.Add(48 * time.Hour), LeaseUntil: t0.Add(49 * time.Hour), Limit: 5}))(t); len(claimed) != 0 {
+		t.Fatalf("a left enrollment was claimed: %+v", claimed)
+	}
+	if must(s.Suppressed(ctx, "gone@example.com"))(t) {
+		t.Fatal("left suppressed the address")
+	}
+	if countKind(timelineKinds(t, s, e.ProspectID), store.EventLeft) != 1 {
+		t.Fatal("no left event")
+	}
+	if counts := must(s.EnrollmentCounts(ctx))(t); counts["fair"][store.StateLeft] != 1 {
+		t.Fatalf("EnrollmentCounts = %v", counts)
+	}
+	_, err := s.EnrollmentTransition(ctx, store.Transition{EnrollmentID: e.ID, From: store.RunningStates(), To: store.StatePaused, At: t0})
+	wantErr(t, err, store.ErrConflict)
+	noErr(t, s.ProspectForget(ctx, "gone@example.com", t0.Add(time.Hour)))
+	if stored := must(s.EnrollmentGet(ctx, e.ID))(t); !stored.Successor.IsZero() {
+		t.Fatalf("successor kept after forget: %+v", stored.Successor)
+	}
+}

@@ -403,7 +403,7 @@ func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owne
 		// here too would write the key twice in every line.
 		Clock: clock.Now, Log: log.With("component", "imap"),
 		Metrics: m, OnHandled: onHandled,
-	}, &sequencer.InboundHandler{Store: st, Clock: clock, Trust: sequencer.Trust{AuthservID: ic.AuthservID}})
+	}, &sequencer.InboundHandler{Store: st, Clock: clock, Trust: sequencer.Trust{AuthservID: ic.AuthservID}, Sequences: cfg.Sequences})
 }
 
 // InstanceName is a process's lease owner name: unique per process,

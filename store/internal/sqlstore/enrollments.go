@@ -174,6 +174,11 @@ func (s *Store) transition(ctx context.Context, tx *txn, t store.Transition) (st
 			return store.Enrollment{}, fmt.Errorf("updating enrollment %d: %w", e.ID, err)
 		}
 	}
+	if t.Successor != nil {
+		if _, err := tx.ExecContext(ctx, s.q.EnrollmentSuccessor, e.ID, t.Successor.Email, t.Successor.Name); err != nil {
+			return store.Enrollment{}, fmt.Errorf("recording the successor of enrollment %d: %w", e.ID, err)
+		}
+	}
 	saved, err := s.enrollmentSave(ctx, tx, e, at)
 	if err != nil {
 		return store.Enrollment{}, err

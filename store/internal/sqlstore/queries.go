@@ -57,6 +57,7 @@ type queries struct {
 	ImportKnown                string `query:"import-known"`
 	ImportKnownNames           string `query:"import-known-names"`
 	EnrollmentFirstContact     string `query:"enrollment-first-contact"`
+	EnrollmentSuccessor        string `query:"enrollment-successor"`
 	ImportLock                 string `query:"import-lock"`
 	ImportUpdateProspects      string `query:"import-update-prospects"`
 	MailboxCursorGet           string `query:"mailbox-cursor-get"`

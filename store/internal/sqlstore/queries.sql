@@ -109,6 +109,7 @@ WHERE id = $1
 UPDATE enrollments SET
     state = CASE WHEN state IN ({{terminal}}) THEN state ELSE 'unsubscribed' END,
     next_send_at = NULL, thread_subject = '', thread_refs = '', reason = 'forgotten',
+    successor_email = '', successor_name = '',
     version = version + 1, updated_at = $2
 WHERE prospect_id = $1
 
@@ -179,6 +180,11 @@ RETURNING *
 -- runs it writes the moved anchor and plan right after, in its
 -- transaction.
 UPDATE enrollments SET first_contact = $2 WHERE id = $1
+
+-- name: enrollment-successor
+-- Who took over from a prospect who left the company (state left); the
+-- transition that ends the enrollment writes it in its transaction.
+UPDATE enrollments SET successor_email = $2, successor_name = $3 WHERE id = $1
 
 -- name: enrollment-advance
 -- enrollment-update of a write that leaves the state as it is (most

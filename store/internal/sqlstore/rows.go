@@ -140,6 +140,8 @@ type enrollmentRow struct {
 	ThreadSubject string `db:"thread_subject"`
 	ThreadRefs    string `db:"thread_refs"`
 	Reason        string `db:"reason"`
+	SuccessorMail string `db:"successor_email"`
+	SuccessorName string `db:"successor_name"`
 	Version       int64  `db:"version"`
 	LeaseOwner    string `db:"lease_owner"`
 	LeaseUntil    dbTime `db:"lease_until"`
@@ -153,7 +155,8 @@ func (r enrollmentRow) enrollment() store.Enrollment {
 		State: store.State(r.State), FirstContact: r.FirstContact.T, Anchor: r.Anchor.T,
 		PausedAt: r.PausedAt.ptr(), LastStep: r.LastStep, LastSentAt: r.LastSentAt.ptr(),
 		NextSendAt: r.NextSendAt.ptr(), ThreadSubject: r.ThreadSubject, ThreadRefs: r.ThreadRefs,
-		Reason: r.Reason, Version: r.Version, LeaseOwner: r.LeaseOwner,
+		Reason: r.Reason, Successor: store.Successor{Email: r.SuccessorMail, Name: r.SuccessorName},
+		Version: r.Version, LeaseOwner: r.LeaseOwner,
 		LeaseUntil: r.LeaseUntil.ptr(), CreatedAt: r.CreatedAt.T, UpdatedAt: r.UpdatedAt.T,
 	}
 }
