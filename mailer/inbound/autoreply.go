@@ -14,11 +14,14 @@ var autoReplySubjectPhrases = []string{
 	"automatisch antwoord", "autosvar",
 }
 
-// oooWords, with Precedence bulk/junk, mark a vacation program that does not
-// say Auto-Submitted.
+// oooWords, with Precedence bulk/junk, mark a vacation program or an
+// automatic acknowledgement ("Thank you for your e-mail. I will endeavour
+// to reply as soon as possible", Mail-DeliveryStatus-BounceParser's
+// autoreply.msg) that does not say Auto-Submitted.
 var oooWords = []string{
 	"out of office", "out of the office", "away from", "vacation", "holiday", "on leave", "abwesend",
 	"urlaub", "assente", "ferie", "fuori ufficio", "urlop", "nieobecn", "absent", "conge", "vacaciones", "ausente",
+	"thank you for your e-mail", "thank you for your email",
 }
 
 var autoReplyHeaders = []string{

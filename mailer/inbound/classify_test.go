@@ -227,6 +227,10 @@ func TestClassifyUnknownAndOwn(t *testing.T) {
 		{"own list given bare", "From: Backup <backup@ferrovalvole.example>\n\nhi\n", []string{"backup@ferrovalvole.example"}, Own},
 		{"not own: similar address", "From: maria.rossi@ferrovalvole.example.evil\n\nhi\n", []string{rep}, Reply},
 		{"no header at all", "just some text without a header\n", nil, Unknown},
+		// An acknowledgement with Precedence: bulk, answering our step,
+		// is an auto-reply, not a person (BounceParser's autoreply.msg).
+		{"bulk acknowledgement", "From: John Smith <john@a.example>\nPrecedence: bulk\nIn-Reply-To: " + s1 + "\nSubject: Thank you for your e-mail\n\nThank you for you e-mail.\nI will endeavour to reply as soon as possible.\n", nil, AutoReply},
+		{"bulk acknowledgement in the text", "From: John Smith <john@a.example>\nPrecedence: junk\nIn-Reply-To: " + s1 + "\nSubject: Re: our offer\n\nThank you for your email, we will reply within two days.\n", nil, AutoReply},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

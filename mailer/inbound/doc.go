@@ -38,7 +38,8 @@
 //     out-of-office subject in one of our languages ("Automatic reply:",
 //     "Out of Office", "Risposta automatica", "Abwesenheitsnotiz",
 //     "Autoodpowiedź", ...), or Precedence bulk/junk with out-of-office
-//     wording. X-Auto-Response-Suppress alone is not enough: Outlook puts it
+//     or acknowledgement wording ("Thank you for your e-mail").
+//     X-Auto-Response-Suppress alone is not enough: Outlook puts it
 //     on ordinary mail. Classify then reads what the auto-reply says about
 //     its writer (subject and new text): a return date (Result.Return and
 //     ReturnText, see ReturnDate; ReturnDateOf reads it in the prospect's

@@ -65,6 +65,9 @@ var leftPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`\b(?:ha|ho) lasciato (?:l'azienda|la societa|la nostra azienda)\b`),
 	regexp.MustCompile(`\b(?:a|ai) quitte (?:la societe|l'entreprise|notre societe|notre entreprise)\b`),
 	regexp.MustCompile(`\b(?:odszedl|odeszla|odszedlem|odeszlam) z (?:firmy|naszej firmy|pracy)\b`),
+	// A personal mailbox that says it is dead: "This email inbox
+	// kijitora@example.com is no longer in use" (sisimai rfc3834-06).
+	regexp.MustCompile(`\b(?:inbox|mailbox|e-?mail address|email account)\b.{0,80}\b(?:is|has been) no longer (?:in use|used|monitored|active)\b`),
 }
 
 // successorCues introduce who to write to instead.
@@ -97,7 +100,7 @@ func LeftCompany(text, from string) (Departure, bool) {
 	sents := sentences(text)
 	at := -1
 	for i, s := range sents {
-		if f := fold(s); containsAny(f, leftPhrases) != "" || matchesAny(f, leftPatterns) {
+		if saysLeft(s) {
 			at = i
 			break
 		}
@@ -108,6 +111,12 @@ func LeftCompany(text, from string) (Departure, bool) {
 	d := Departure{Text: snippet(sents[at])}
 	d.Successor = successor(sents[at:], strings.ToLower(from))
 	return d, true
+}
+
+// saysLeft: s, one sentence, says someone left or that the mailbox is dead.
+func saysLeft(s string) bool {
+	f := fold(s)
+	return containsAny(f, leftPhrases) != "" || matchesAny(f, leftPatterns)
 }
 
 // successor finds the person to write to in the sentences from the one
@@ -122,6 +131,12 @@ func successor(sents []string, from string) Successor {
 		for _, loc := range addressRE.FindAllStringIndex(s, -1) {
 			addr := cleanAddress(s[loc[0]:loc[1]])
 			if addr == "" || addr == from || roleLocalParts[localPart(addr)] {
+				continue
+			}
+			// In the sentence that says so, an address before the words
+			// is the one that left ("Mark Twain (mark@…) is no longer
+			// with", "This inbox kijitora@… is no longer in use").
+			if i == 0 && !saysLeft(s[:loc[0]]) {
 				continue
 			}
 			name := nameBefore(s[:loc[0]])

@@ -28,7 +28,12 @@ func TestLeftCompany(t *testing.T) {
 		// es
 		{"Pedro García ya no trabaja en la empresa. Por favor, contacte con Lucía Fernández (lucia.fernandez@empresa.es).", true, "lucia.fernandez@empresa.es", "Lucía Fernández"},
 		{"He dejado la empresa. Para cualquier consulta escriba a ventas@empresa.es.", true, "", ""},
+		// A personal mailbox that says it is dead; the address in the
+		// sentence is the dead one, not a successor (sisimai rfc3834-06).
+		{"This email inbox kijitora@example.com is no longer in use. Please contact someone else at Example or visit https://www.example.com/en/contact for assistance.", true, "", ""},
+		{"This mailbox is no longer monitored. Please write to Anna Nowak <anna.nowak@acme.com>.", true, "anna.nowak@acme.com", "Anna Nowak"},
 		// Ordinary out-of-office mail: never "left".
+		{"This mailbox is not monitored while I am away; for urgent matters write to sarah.jones@acme.com.", false, "", ""},
 		{"I am out of the office until 14 August. For urgent matters please contact Sarah Jones at sarah.jones@acme.com.", false, "", ""},
 		{"Sono in ferie e non più raggiungibile fino al 24 agosto.", false, "", ""},
 		{"Ich bin heute nicht mehr erreichbar. Ab morgen wieder im Büro.", false, "", ""},
