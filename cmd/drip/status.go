@@ -90,6 +90,17 @@ func printStats(w io.Writer, all []sequencer.SequenceStats) {
 			row(fmt.Sprint(r.Step), r)
 		}
 		row("total", s.Total)
+		// The funnel by the prospects' language, once any has one: the
+		// same columns, summed over the steps.
+		if len(s.Languages) > 1 || len(s.Languages) == 1 && s.Languages[0].Language != "" {
+			for _, l := range s.Languages {
+				name := l.Language
+				if name == "" {
+					name = "none"
+				}
+				row("language "+name, l.StepStats)
+			}
+		}
 		tw.Flush()
 	}
 }
