@@ -219,6 +219,8 @@ func userStatus(ue *sequencer.UserError) int {
 		return http.StatusNotFound
 	case errors.Is(ue.Kind, store.ErrSuppressed), errors.Is(ue.Kind, store.ErrConflict):
 		return http.StatusConflict
+	case errors.Is(ue.Kind, sequencer.ErrNoBasis):
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusBadRequest
 }
@@ -307,6 +309,8 @@ type prospectInput struct {
 	Language     string            `json:"language"`
 	Notes        string            `json:"notes"`
 	Fields       map[string]string `json:"fields"`
+	// The lawful basis (and the country require_basis may read).
+	sequencer.Basis
 }
 
 // enroll answers 201 with the prospect's view, or 200 when the prospect
@@ -322,7 +326,7 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 		Prospect: store.Prospect{
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Company: p.Company,
 			Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: p.Timezone,
-			Language: p.Language, Notes: p.Notes, Fields: p.Fields,
+			Language: p.Language, Notes: p.Notes, Fields: sequencer.WithBasis(p.Fields, p.Basis),
 		},
 	})
 	if err != nil {

@@ -176,6 +176,9 @@ type Sequence struct {
 	// replied) in another sequence; otherwise that is allowed, with a
 	// warning.
 	Exclusive bool `yaml:"exclusive"`
+	// RequireBasis refuses to enrol a prospect without a lawful basis
+	// (all of them, or those of some countries or languages; basis.go).
+	RequireBasis RequireBasis `yaml:"require_basis"`
 
 	Location *time.Location `yaml:"-"` // Timezone, resolved by validation
 }

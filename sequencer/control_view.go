@@ -34,7 +34,10 @@ type ProspectInfo struct {
 	Language   string            `json:"language"`
 	Notes      string            `json:"notes"`
 	Suppressed bool              `json:"suppressed"`
-	Fields     map[string]string `json:"fields"`
+	Fields     map[string]string `json:"fields"` // the custom fields, without the basis and country
+	// Basis is the lawful basis on record (basis, basis_date,
+	// basis_source) and the country.
+	Basis
 }
 
 // EnrollmentView is one enrollment of a ProspectView.
@@ -110,15 +113,12 @@ func (c *Control) view(ctx context.Context, p store.Prospect) (ProspectView, err
 		return &v
 	}
 
-	fields := p.Fields
-	if fields == nil {
-		fields = map[string]string{}
-	}
+	basis, fields := BasisOf(p.Fields)
 	v := ProspectView{
 		Prospect: ProspectInfo{
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Company: p.Company,
 			Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: loc.String(),
-			Language: p.Language, Notes: p.Notes, Suppressed: suppressed, Fields: fields,
+			Language: p.Language, Notes: p.Notes, Suppressed: suppressed, Fields: fields, Basis: basis,
 		},
 		Enrollments: make([]EnrollmentView, 0, len(ens)),
 		Timeline:    make([]TimelineEntry, 0, len(events)),
@@ -142,6 +142,9 @@ func (c *Control) view(ctx context.Context, p store.Prospect) (ProspectView, err
 			At: at(e.At), Kind: e.Kind, Sequence: e.Sequence, Step: e.Step,
 			MessageID: e.MessageID, Detail: e.Detail,
 		})
+	}
+	if entry, ok := basisEntry(basis, p, loc); ok {
+		v.Timeline = insertByTime(v.Timeline, entry)
 	}
 	return v, nil
 }

@@ -84,6 +84,7 @@ type enrollForm struct {
 	FirstName, LastName, Email, Company, Title, Phone, MetAt string
 	FirstContact, Sequence, Sender, Timezone, Notes          string
 	Language                                                 string
+	Basis, BasisDate, BasisSource, Country                   string
 }
 
 type enrollData struct {
@@ -147,6 +148,7 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 		Title: v("title"), Phone: v("phone"), MetAt: v("met_at"), FirstContact: v("first_contact"),
 		Sequence: v("sequence"), Sender: v("sender"), Timezone: v("timezone"), Notes: v("notes"),
 		Language: v("language"),
+		Basis:    v("basis"), BasisDate: v("basis_date"), BasisSource: v("basis_source"), Country: v("country"),
 	}
 	if msg := repSender(ss, &f.Sender); msg != "" {
 		s.renderEnroll(w, r, ss, http.StatusForbidden, enrollData{Form: f, Error: msg})
@@ -158,6 +160,8 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 			Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Company: f.Company,
 			Title: f.Title, Phone: f.Phone, MetAt: f.MetAt, Timezone: f.Timezone, Notes: f.Notes,
 			Language: f.Language,
+			Fields: sequencer.WithBasis(nil, sequencer.Basis{Basis: f.Basis, Date: f.BasisDate,
+				Source: f.BasisSource, Country: f.Country}),
 		},
 	})
 	var ue *sequencer.UserError

@@ -124,6 +124,17 @@ func printProspect(w io.Writer, v sequencer.ProspectView) {
 	field("met at", p.MetAt)
 	field("time zone", p.Timezone)
 	field("language", p.Language)
+	field("country", p.Country)
+	if p.Basis.Basis != "" {
+		b := p.Basis.Basis
+		if p.Basis.Date != "" {
+			b += " since " + p.Basis.Date
+		}
+		if p.Basis.Source != "" {
+			b += " (" + p.Basis.Source + ")"
+		}
+		field("lawful basis", b)
+	}
 	field("notes", p.Notes)
 	keys := make([]string, 0, len(p.Fields))
 	for k := range p.Fields {
