@@ -83,6 +83,7 @@ func New(o Options) http.Handler {
 
 	s.mux.Handle("POST /api/v1/enrollments", s.api(s.enroll))
 	s.mux.Handle("POST /api/v1/imports", s.api(s.importCSV))
+	s.mux.Handle("GET /api/v1/prospects/{email}/export", s.api(s.exportProspect))
 	s.mux.Handle("GET /api/v1/prospects/{email}", s.api(s.prospect))
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
@@ -342,6 +343,19 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/v1/prospects/"+url.PathEscape(res.Prospect.Email))
 	writeJSON(w, status, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
+	return nil
+}
+
+// exportProspect answers everything drip holds about the prospect (an
+// access request; sequencer.ProspectExport), as a download.
+func (s *server) exportProspect(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.o.Control.ExportProspect(r.Context(), r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="prospect-export.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, x)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -26,4 +27,28 @@ func (s *server) exportProspects(w http.ResponseWriter, r *http.Request, _ *sess
 		return fmt.Errorf("exporting prospects: %w", err)
 	}
 	return nil
+}
+
+var errExportOpsOnly = &httpError{status: http.StatusForbidden, title: "Not for your account",
+	msg: "Exporting everything about a prospect (an access request) is for ops accounts."}
+
+// exportProspectJSON is everything drip holds about one prospect, as a
+// JSON download (sequencer.Control.ExportProspect): for ops only, since it
+// holds the texts of every message.
+func (s *server) exportProspectJSON(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errExportOpsOnly
+	}
+	x, err := s.o.Control.ExportProspect(r.Context(), r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(x, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the export: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="prospect-export.json"`)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

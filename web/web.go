@@ -162,6 +162,7 @@ func (s *server) routes() {
 	m.Handle("GET "+Prefix+"/prospects", s.page(s.prospectsPage))
 	m.Handle("GET "+Prefix+"/prospects.csv", s.page(s.exportProspects))
 	m.Handle("GET "+Prefix+"/prospects/{email}", s.page(s.prospectPage))
+	m.Handle("GET "+Prefix+"/prospects/{email}/export.json", s.page(s.exportProspectJSON))
 	m.Handle("POST "+Prefix+"/prospects/{email}/{action}", s.post(s.prospectAction))
 	m.Handle("GET "+Prefix+"/funnel", s.page(s.funnelPage))
 	// Anything else: not found, but only to someone signed in (a guess at
