@@ -43,6 +43,17 @@ func TestRequireBasisFromTheCommandLine(t *testing.T) {
 			e.mustDrip("enroll", "--sequence", "consent", "--email", "piotr@example.pl", "--country", "pl",
 				"--basis", "consent", "--basis-date", "2026-11-21", "--basis-source", "signed form at the stand")
 
+			// A move into the sequence is refused the same way, and leaves
+			// the prospect where it was.
+			e.mustDrip("enroll", "--sequence", "trade-fair", "--email", "marta@example.pl", "--language", "pl")
+			if _, errOut, code := e.drip("move", "marta@example.pl", "--from", "trade-fair", "--to", "consent"); code != 1 ||
+				!strings.Contains(errOut, "no lawful basis: sequence consent requires one") {
+				t.Errorf("move without a basis: exit %d, %q", code, errOut)
+			}
+			if out := e.mustDrip("status", "marta@example.pl"); !regexp.MustCompile(`trade-fair\s+maria\s+active`).MatchString(out) {
+				t.Errorf("a refused move changed the enrollment:\n%s", out)
+			}
+
 			out = e.mustDrip("status", "ewa@example.pl")
 			for _, want := range []string{
 				`lawful basis\s+consent since 2026-11-20 \(wizytówka zostawiona na stoisku, EIMA 2026\)`,
