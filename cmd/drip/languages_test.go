@@ -41,7 +41,7 @@ func copyTree(t *testing.T, from, to string) {
 
 // delivered is one message the sink received, decoded as a mail client
 // shows it: the Subject, and the text/plain part.
-type delivered struct{ subject, text string }
+type delivered struct{ subject, text, html string }
 
 func decodeDelivered(t *testing.T, raw []byte) delivered {
 	t.Helper()
@@ -62,9 +62,12 @@ func decodeDelivered(t *testing.T, raw []byte) delivered {
 			t.Fatal(err)
 		}
 		if h, ok := p.Header.(*gomail.InlineHeader); ok {
-			if ct, _, _ := h.ContentType(); ct == "text/plain" {
-				b, _ := io.ReadAll(p.Body)
+			b, _ := io.ReadAll(p.Body)
+			switch ct, _, _ := h.ContentType(); ct {
+			case "text/plain":
 				d.text = string(b)
+			case "text/html":
+				d.html = string(b)
 			}
 		}
 	}
@@ -139,6 +142,14 @@ func TestEachProspectGetsItsLanguage(t *testing.T) {
 					if !strings.Contains(d.text, b) {
 						t.Errorf("%s: body lacks %q:\n%s", w.email, b, d.text)
 					}
+				}
+			}
+
+			// Step 1 has an HTML alternative in each language.
+			for email, want := range map[string]string{"giulia@example.it": "<p>Buongiorno Giulia,</p>",
+				"lukasz@example.pl": "wypisz mnie</a>", "john@example.com": "<p>Hi John,</p>"} {
+				if !strings.Contains(got[email].html, want) {
+					t.Errorf("%s: HTML part lacks %q:\n%s", email, want, got[email].html)
 				}
 			}
 
