@@ -177,3 +177,24 @@ func TestEachProspectGetsItsLanguage(t *testing.T) {
 		})
 	}
 }
+
+// drip preview --language renders that language's folder of the shipped
+// trade-fair sequence, the thread subject included; a language the
+// sequence has no folder for is refused with those it has.
+func TestPreviewLanguage(t *testing.T) {
+	raw := previewRepo(t, "--sequence", "trade-fair", "--step", "3", "--language", "pl")
+	d := decodeDelivered(t, raw)
+	if d.subject != "Re: Dziękuję za rozmowę na EICMA 2026" || !strings.Contains(d.text, "co jest dla Państwa teraz najważniejsze?") {
+		t.Errorf("pl step 3: %q\n%s", d.subject, d.text)
+	}
+	if d := decodeDelivered(t, previewRepo(t, "--sequence", "trade-fair", "--step", "1")); d.subject != "Great to meet you at EICMA 2026" {
+		t.Errorf("without --language: %q, want the default (English) files", d.subject)
+	}
+	var out, errOut bytes.Buffer
+	wd, _ := os.Getwd()
+	t.Chdir(filepath.Join(wd, "..", ".."))
+	code := run([]string{"preview", "-c", "configs/drip.yaml", "--sequence", "trade-fair", "--language", "de"}, &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "--language de: sequence trade-fair has no such language folder (it has: it, pl)") {
+		t.Errorf("--language de: exit %d, %q", code, errOut.String())
+	}
+}
