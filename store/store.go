@@ -451,6 +451,14 @@ type SequenceStats struct {
 	States   map[State]int
 }
 
+// LanguageStats is the funnel of a sequence for the prospects of one
+// language: StepStats summed over the steps, and their enrollments by state.
+type LanguageStats struct {
+	Language string
+	StepStats
+	States map[State]int
+}
+
 // ProspectFilter for listing prospects.
 type ProspectFilter struct {
 	Sequence string
@@ -604,6 +612,10 @@ type Store interface {
 
 	// Stats.
 	SequenceStats(ctx context.Context, sequence string) (SequenceStats, error)
+	// SequenceLanguageStats is the funnel of a sequence summed over its
+	// steps, by the prospects' Language as stored, one row per distinct
+	// value ("" included), in no particular order.
+	SequenceLanguageStats(ctx context.Context, sequence string) ([]LanguageStats, error)
 
 	// OAuth2 grants of sender mailboxes (sealed by the caller).
 	OAuthGrantGet(ctx context.Context, sender string) (OAuthGrant, error)

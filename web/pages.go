@@ -83,6 +83,8 @@ func (s *server) today(sequence string) string {
 type enrollForm struct {
 	FirstName, LastName, Email, Company, Title, Phone, MetAt string
 	FirstContact, Sequence, Sender, Timezone, Notes          string
+	Language                                                 string
+	Basis, BasisDate, BasisSource, Country                   string
 }
 
 type enrollData struct {
@@ -145,6 +147,8 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 		FirstName: v("first_name"), LastName: v("last_name"), Email: v("email"), Company: v("company"),
 		Title: v("title"), Phone: v("phone"), MetAt: v("met_at"), FirstContact: v("first_contact"),
 		Sequence: v("sequence"), Sender: v("sender"), Timezone: v("timezone"), Notes: v("notes"),
+		Language: v("language"),
+		Basis:    v("basis"), BasisDate: v("basis_date"), BasisSource: v("basis_source"), Country: v("country"),
 	}
 	if msg := repSender(ss, &f.Sender); msg != "" {
 		s.renderEnroll(w, r, ss, http.StatusForbidden, enrollData{Form: f, Error: msg})
@@ -155,6 +159,9 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 		Prospect: store.Prospect{
 			Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Company: f.Company,
 			Title: f.Title, Phone: f.Phone, MetAt: f.MetAt, Timezone: f.Timezone, Notes: f.Notes,
+			Language: f.Language,
+			Fields: sequencer.WithBasis(nil, sequencer.Basis{Basis: f.Basis, Date: f.BasisDate,
+				Source: f.BasisSource, Country: f.Country}),
 		},
 	})
 	var ue *sequencer.UserError
@@ -618,6 +625,9 @@ type funnelSeq struct {
 	States []stateCount
 	Active int // enrollments not ended
 	All    int
+	// ByLanguage: some prospect has a language, so the funnel by
+	// language says something the total does not.
+	ByLanguage bool
 }
 
 type stateCount struct {
@@ -636,6 +646,7 @@ func (s *server) funnelPage(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	for i, st := range all {
 		fs := funnelSeq{SequenceStats: st}
+		fs.ByLanguage = len(st.Languages) > 1 || len(st.Languages) == 1 && st.Languages[0].Language != ""
 		for _, state := range store.States {
 			n := st.Enrollments[state]
 			fs.States = append(fs.States, stateCount{State: state, N: n})

@@ -76,6 +76,11 @@ type queries struct {
 	StatsEvents                string `query:"stats-events"`
 	StatsBounces               string `query:"stats-bounces"`
 	StatsStates                string `query:"stats-states"`
+	// languages.go
+	LanguageStatsSends   string `query:"language-stats-sends"`
+	LanguageStatsEvents  string `query:"language-stats-events"`
+	LanguageStatsBounces string `query:"language-stats-bounces"`
+	LanguageStatsStates  string `query:"language-stats-states"`
 	// security.go
 	SecretInsert          string `query:"secret-insert"`
 	SecretGet             string `query:"secret-get"`

@@ -521,6 +521,40 @@ GROUP BY step
 -- name: stats-states
 SELECT 0 AS step, state AS what, count(*) AS n FROM enrollments WHERE sequence = $1 GROUP BY state
 
+-- The funnel of a sequence by the prospects' language as stored (the
+-- caller folds "it", "IT" and "it-IT" together); the same counts as the
+-- stats-* queries above, summed over the steps.
+
+-- name: language-stats-sends
+SELECT p.language AS lang, s.status AS what, count(*) AS n
+FROM sends s JOIN enrollments e ON e.id = s.enrollment_id JOIN prospects p ON p.id = e.prospect_id
+WHERE e.sequence = $1
+GROUP BY p.language, s.status
+
+-- name: language-stats-events
+SELECT p.language AS lang, ev.kind AS what, count(*) AS n
+FROM (SELECT DISTINCT enrollment_id, step, kind FROM events
+      WHERE sequence = $1 AND kind IN ('reply', 'auto_reply', 'unsubscribe') AND step > 0) ev
+JOIN enrollments e ON e.id = ev.enrollment_id JOIN prospects p ON p.id = e.prospect_id
+GROUP BY p.language, ev.kind
+
+-- name: language-stats-bounces
+SELECT p.language AS lang, '' AS what, count(*) AS n FROM (
+    SELECT s.enrollment_id, s.step
+    FROM sends s JOIN enrollments e ON e.id = s.enrollment_id
+    WHERE e.sequence = $1 AND s.status = 'bounced'
+    UNION
+    SELECT enrollment_id, step FROM events
+    WHERE sequence = $1 AND kind = 'bounce' AND step > 0 AND enrollment_id IS NOT NULL
+) b JOIN enrollments e ON e.id = b.enrollment_id JOIN prospects p ON p.id = e.prospect_id
+GROUP BY p.language
+
+-- name: language-stats-states
+SELECT p.language AS lang, e.state AS what, count(*) AS n
+FROM enrollments e JOIN prospects p ON p.id = e.prospect_id
+WHERE e.sequence = $1
+GROUP BY p.language, e.state
+
 -- ------------------------------------------------------------ sender holds
 
 -- name: sender-hold-set
