@@ -179,15 +179,16 @@ func TestEachProspectGetsItsLanguage(t *testing.T) {
 }
 
 // drip preview --language renders that language's folder of the shipped
-// trade-fair sequence, the thread subject included; a language the
+// trade-fair sequence, the thread subject included (read from the wire
+// form, --raw, as a mail client would); a language the
 // sequence has no folder for is refused with those it has.
 func TestPreviewLanguage(t *testing.T) {
-	raw := previewRepo(t, "--sequence", "trade-fair", "--step", "3", "--language", "pl")
+	raw := previewRepo(t, "--sequence", "trade-fair", "--step", "3", "--language", "pl", "--raw")
 	d := decodeDelivered(t, raw)
 	if d.subject != "Re: Dziękuję za rozmowę na EICMA 2026" || !strings.Contains(d.text, "co jest dla Państwa teraz najważniejsze?") {
 		t.Errorf("pl step 3: %q\n%s", d.subject, d.text)
 	}
-	if d := decodeDelivered(t, previewRepo(t, "--sequence", "trade-fair", "--step", "1")); d.subject != "Great to meet you at EICMA 2026" {
+	if d := decodeDelivered(t, previewRepo(t, "--sequence", "trade-fair", "--step", "1", "--raw")); d.subject != "Great to meet you at EICMA 2026" {
 		t.Errorf("without --language: %q, want the default (English) files", d.subject)
 	}
 	var out, errOut bytes.Buffer
