@@ -240,6 +240,13 @@ SELECT count(*) FROM enrollments {{dueIndex}} WHERE {{template "part:due"}}
 -- The enrollment's sender is held at $1 (store.SenderHold).
 sender IN (SELECT sender FROM sender_holds WHERE until > $1)
 
+-- name: part:paced
+-- Passed over by the claim ($6 false: not the held senders' claim): the
+-- enrollment's sender is paced past $1 (its turn has not come), or the
+-- claimer has its next paced send in hand already ($7).
+NOT $6 AND (sender IN (SELECT sender FROM sender_pace WHERE not_before > $1)
+    OR ($7 <> '[]' AND sender IN {{texts "$7"}}))
+
 -- -------------------------------------------------------------------- sends
 
 -- name: send-gate
@@ -292,6 +299,43 @@ RETURNING used
 
 -- name: sender-daily-give-back
 UPDATE sender_daily SET used = used - 1 WHERE sender = $1 AND day = $2 AND used > 0
+
+-- name: sender-pace-take
+-- R9: a start at $2 takes the paced sender's turn if it has come
+-- (not_before <= $2); nothing from the sender then starts before $3. A
+-- start later than the turn by more than the slack ($4 = $2 - slack)
+-- begins a new run. No row: not its turn.
+INSERT INTO sender_pace (sender, not_before, run_since) VALUES ($1, $3, $2)
+ON CONFLICT (sender) DO UPDATE SET not_before = excluded.not_before,
+    run_since = CASE WHEN sender_pace.not_before < $4 THEN excluded.run_since ELSE sender_pace.run_since END
+WHERE sender_pace.not_before <= $2
+RETURNING not_before
+
+-- name: sender-pace-earlier
+-- Whether another instance than $1 holds, leased and due at $3, an
+-- enrollment of the same sender as enrollment $2 planned before it (then
+-- that one goes first: the longest-due step first, over all instances),
+-- and not in flight already.
+SELECT EXISTS (SELECT 1 FROM enrollments o JOIN enrollments me ON me.id = $2 AND o.sender = me.sender
+    WHERE o.state = 'active' AND o.lease_owner <> $1 AND o.lease_until > $3 AND o.next_send_at <= $3
+        AND (o.next_send_at < me.next_send_at OR (o.next_send_at = me.next_send_at AND o.id < me.id))
+        AND NOT EXISTS (SELECT 1 FROM sends x WHERE x.enrollment_id = o.id AND x.status = 'sending'))
+
+-- name: sender-paces
+SELECT sender, not_before, run_since FROM sender_pace ORDER BY sender
+
+-- name: sender-bounces
+-- The breaker's window: the sender's last $2 finished sends started since
+-- its last reset ($3 when never reset), and how many bounced.
+SELECT count(*) AS sends, COALESCE(sum(CASE WHEN status = 'bounced' THEN 1 ELSE 0 END), 0) AS bounced
+FROM (SELECT status FROM sends
+    WHERE sender = $1 AND status IN ('sent', 'bounced')
+        AND started_at >= COALESCE((SELECT counts_from FROM sender_breaker WHERE sender = $1), $3)
+    ORDER BY started_at DESC LIMIT $2) w
+
+-- name: sender-breaker-reset
+INSERT INTO sender_breaker (sender, counts_from) VALUES ($1, $2)
+ON CONFLICT (sender) DO UPDATE SET counts_from = excluded.counts_from
 
 -- name: sender-daily-used
 SELECT used FROM sender_daily WHERE sender = $1 AND day = $2
