@@ -86,6 +86,8 @@ func (e *Engine) outcome(ctx context.Context, j *job, kind mailer.FailKind, err 
 	switch v.Verdict {
 	case Bounce:
 		e.finish(j, store.SendBounced, store.StateBounced, err.Error(), nil, now)
+		// Stored: the breaker counts it with the sender's other sends.
+		e.checkBreaker(ctx, j.snd, now)
 	case FailEnrollment:
 		e.finish(j, store.SendFailed, store.StateFailed, err.Error(), nil, now)
 	case Unknown:
