@@ -110,7 +110,8 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
 	}
-	d := e.decideFor(en, seq.Config, snd, Location(p, seq.Config), now)
+	var since time.Time
+	d := e.decideFor(en, seq.Config, snd, Location(p, seq.Config), now, &since)
 	switch d.Action {
 	case Complete:
 		base.State = store.StateCompleted
@@ -145,7 +146,7 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		e.inHand[snd.Config.Name] = true
 		e.mu.Unlock()
 	}
-	j := &job{e: en, p: p, seq: seq, snd: snd, d: d, msgID: mailer.NewMessageID(snd.domain())}
+	j := &job{e: en, p: p, seq: seq, snd: snd, d: d, since: since, msgID: mailer.NewMessageID(snd.domain())}
 	if len(d.Skip) > 0 {
 		j.skips, j.events = e.skipped(ctx, en, d, now)
 	}
@@ -281,7 +282,7 @@ func (e *Engine) redecide(starts []*job, now time.Time) (ok []*job, follow []set
 			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, loc, h.Until)))
 			continue
 		}
-		d := e.decideFor(j.e, j.seq.Config, j.snd, loc, now)
+		d := e.decideFor(j.e, j.seq.Config, j.snd, loc, now, &j.since)
 		switch {
 		case d.Action == Send && d.Step == j.d.Step:
 			ok = append(ok, j)

@@ -156,6 +156,7 @@ type job struct {
 	events  []store.Event
 	msgID   string
 	gap     time.Duration // the pace's gap drawn for its start (0: not paced)
+	since   time.Time     // a paced sender's run, as the claim found it (decideFor)
 }
 
 type settleReq struct {

@@ -117,12 +117,18 @@ func (e *Engine) inHandSenders() []string {
 }
 
 // decideFor is Decide, for a paced sender DecidePaced: a step that waited
-// for its sender's turn is not skipped for the wait (R3, R9).
-func (e *Engine) decideFor(en store.Enrollment, seq *configs.Sequence, snd *Sender, loc *time.Location, now time.Time) Decision {
+// for its sender's turn is not skipped for the wait (R3, R9). since is the
+// run's start as the claim found it (fresh from the store): the decision
+// at the start reuses it, as this instance's view of the turn may lag by
+// then.
+func (e *Engine) decideFor(en store.Enrollment, seq *configs.Sequence, snd *Sender, loc *time.Location, now time.Time, since *time.Time) Decision {
 	if snd == nil || snd.Config.Pace == nil {
 		return Decide(en, seq, loc, now)
 	}
-	return DecidePaced(en, seq, loc, now, RunSince(e.senderState(snd, now), now))
+	if since.IsZero() {
+		*since = RunSince(e.senderState(snd, now), now)
+	}
+	return DecidePaced(en, seq, loc, now, *since)
 }
 
 // turnTaken records that this instance started a step of the paced

@@ -73,7 +73,9 @@ func SenderGate(s SenderState, now time.Time) (v SenderVerdict, until time.Time)
 }
 
 // PaceGap is the gap after a send from a sender with pace p: uniform in
-// [p.Min, p.Max] as u runs over [0, 1). Zero for no pace.
+// [p.Min, p.Max] as u runs over [0, 1), in whole milliseconds (the store
+// keeps microseconds: a gap it rounds stays inside the pace). Zero for no
+// pace.
 func PaceGap(p *configs.Pace, u float64) time.Duration {
 	if p == nil {
 		return 0
@@ -82,7 +84,8 @@ func PaceGap(p *configs.Pace, u float64) time.Duration {
 	if hi <= lo {
 		return lo
 	}
-	return lo + time.Duration(u*float64(hi-lo+1))
+	g := (lo + time.Duration(u*float64(hi-lo))).Truncate(time.Millisecond)
+	return min(max(g, lo), hi)
 }
 
 // PaceSlack is how late after its turn a start may be and still continue

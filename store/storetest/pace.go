@@ -45,6 +45,10 @@ func testSenderPace(t *testing.T, s store.Store) {
 	errs := must(s.SendsStart(ctx, []store.SendStart{paced(a[0], "A", t0), paced(a[1], "A", t0)}))(t)
 	wantErr(t, errs[0], store.ErrPaced)
 	wantErr(t, errs[1], store.ErrPaced)
+	// B gives it back: still the earlier one, it goes first.
+	noErr(t, s.EnrollmentRelease(ctx, "B", ids(b)))
+	wantErr(t, must(s.SendsStart(ctx, []store.SendStart{paced(a[0], "A", t0)}))(t)[0], store.ErrPaced)
+	b = must(s.EnrollmentClaimDue(ctx, store.ClaimParams{Owner: "B", Now: t0, LeaseUntil: t0.Add(time.Hour), Limit: 1, SkipSenders: []string{"rep2"}}))(t)
 	if ps := must(s.SenderPaces(ctx))(t); len(ps) != 0 {
 		t.Fatalf("paces after refused starts = %+v, want none", ps)
 	}

@@ -312,12 +312,14 @@ WHERE sender_pace.not_before <= $2
 RETURNING not_before
 
 -- name: sender-pace-earlier
--- Whether another instance than $1 holds, leased and due at $3, an
--- enrollment of the same sender as enrollment $2 planned before it (then
--- that one goes first: the longest-due step first, over all instances),
--- and not in flight already.
+-- Whether an enrollment of the same sender as enrollment $2, due at $3
+-- and planned before it, is not in flight and not in $1's hands: then
+-- that one goes first (the longest-due step first, over all instances; a
+-- step this instance decided before the turn moved on does not overtake
+-- one another instance gave back meanwhile).
 SELECT EXISTS (SELECT 1 FROM enrollments o JOIN enrollments me ON me.id = $2 AND o.sender = me.sender
-    WHERE o.state = 'active' AND o.lease_owner <> $1 AND o.lease_until > $3 AND o.next_send_at <= $3
+    WHERE o.state = 'active' AND o.next_send_at <= $3
+        AND (o.lease_owner IS NULL OR o.lease_owner <> $1 OR o.lease_until IS NULL OR o.lease_until <= $3)
         AND (o.next_send_at < me.next_send_at OR (o.next_send_at = me.next_send_at AND o.id < me.id))
         AND NOT EXISTS (SELECT 1 FROM sends x WHERE x.enrollment_id = o.id AND x.status = 'sending'))
 
