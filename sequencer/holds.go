@@ -212,9 +212,11 @@ func (e *Engine) senderWorks(sender string) {
 	}
 }
 
-// checkBreaker trips the sender's circuit breaker after a hard bounce if
-// its bounce rate over its last sends passed the threshold: the sender is
-// held until drip sender resume; its steps wait, nobody's fails.
+// checkBreaker trips the sender's circuit breaker on a hard bounce (not
+// stored yet: counted here as the last of the window) if its bounce rate
+// over its last sends passed the threshold: the sender is held until drip
+// sender resume; its steps wait, nobody's fails. Sends already under way
+// on other workers or instances finish.
 func (e *Engine) checkBreaker(ctx context.Context, snd *Sender, now time.Time) {
 	sh := snd.Config.Protect
 	if sh.Off {
@@ -223,11 +225,13 @@ func (e *Engine) checkBreaker(ctx context.Context, snd *Sender, now time.Time) {
 	if h, held := e.heldNow(snd.Config.Name, now); held && h.Reason == store.HoldBreaker {
 		return
 	}
-	c, err := e.o.Store.SenderBounces(ctx, snd.Config.Name, breakerWindow(sh))
+	c, err := e.o.Store.SenderBounces(ctx, snd.Config.Name, breakerWindow(sh)-1)
 	if err != nil {
 		e.log.Error("counting the sender's bounces", "sender", snd.Config.Name, "err", err)
 		return
 	}
+	c.Sends++
+	c.Bounced++
 	if !BreakerTrips(c, sh) {
 		return
 	}
