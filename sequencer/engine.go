@@ -305,7 +305,7 @@ func (e *Engine) schedule(ctx, workCtx context.Context) {
 			select {
 			case <-ctx.Done():
 			case <-e.wake:
-			case <-time.After(e.o.Poll):
+			case <-time.After(e.untilNextLook()):
 			}
 		}
 	}

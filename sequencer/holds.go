@@ -131,6 +131,26 @@ func (e *Engine) decideFor(en store.Enrollment, seq *configs.Sequence, snd *Send
 	return DecidePaced(en, seq, loc, now, *since)
 }
 
+// untilNextLook is how long the claim loop sleeps when it found nothing
+// to do: Poll, or less when a paced sender's turn comes sooner, so that
+// its next send starts at its turn, not up to a poll later (which would
+// stretch the gap past the pace's max).
+func (e *Engine) untilNextLook() time.Duration {
+	wait := e.o.Poll
+	if !e.anyPaced {
+		return wait
+	}
+	now := e.o.Clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range e.paces {
+		if d := t.NotBefore.Sub(now); d > 0 && d < wait {
+			wait = d
+		}
+	}
+	return max(wait, time.Millisecond)
+}
+
 // turnTaken records that this instance started a step of the paced
 // sender at now, with the gap drawn: its next turn.
 func (e *Engine) turnTaken(snd *Sender, now time.Time, gap time.Duration) {
