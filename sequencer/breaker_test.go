@@ -2,6 +2,7 @@ package sequencer_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/internal/testrig"
+	"github.com/drip-email/drip/mailer/inbound"
 	"github.com/drip-email/drip/mailer/smtptest"
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
@@ -132,6 +134,49 @@ func TestBreakerTripsOnABouncingList(t *testing.T) {
 				if n := r.smtp.Count(e); n > 1 {
 					t.Errorf("%s received %d", e, n)
 				}
+			}
+		})
+	}
+}
+
+// A personal mailbox's server takes any recipient and reports the unknown
+// ones later by mail: those bounce reports trip the breaker as well, at
+// the same point (the second of twenty sends), and only once the report
+// is recorded.
+func TestBreakerTripsOnBounceReportsByMail(t *testing.T) {
+	for _, b := range testrig.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			st := testrig.Open(t, b.URL(t))
+			ctx := context.Background()
+			h := &sequencer.InboundHandler{Store: st, Breakers: &sequencer.Breakers{Store: st,
+				Protect: map[string]configs.Shield{inSender: {}}}}
+			var ids []string
+			var emails []string
+			for i := range 20 {
+				email := fmt.Sprintf("dsn%02d@ferrovalvole.example", i)
+				_, id := inSeedSent(t, st, email, "fiera")
+				ids, emails = append(ids, id), append(emails, email)
+			}
+			held := func() []store.SenderHold {
+				holds, err := st.SenderHolds(ctx, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return holds
+			}
+			for n, i := range []int{9, 19} {
+				got, err := h.Handle(ctx, inbound.Fetched{Sender: inSender, UIDValidity: 7, UID: uint32(n + 1),
+					Raw: dsn(ids[i], [3]string{emails[i], "5.1.1", "failed"}), Own: []string{inFrom}})
+				if err != nil || got.Kind != inbound.LabelBounce {
+					t.Fatalf("bounce report %d: %+v, %v", n+1, got, err)
+				}
+				if hs := held(); n == 0 && len(hs) != 0 {
+					t.Fatalf("held after one bounce of twenty: %+v", hs)
+				}
+			}
+			hs := held()
+			if len(hs) != 1 || hs[0].Sender != inSender || hs[0].Reason != store.HoldBreaker {
+				t.Fatalf("holds after two bounce reports of twenty sends: %+v; want %s held for its breaker", hs, inSender)
 			}
 		})
 	}

@@ -40,6 +40,9 @@ type InboundStore interface {
 type InboundHandler struct {
 	Store InboundStore
 	Clock Clock // default SystemClock
+	// Breakers, if set, judge the senders' circuit breakers after each
+	// bounce report recorded.
+	Breakers *Breakers
 }
 
 func (h *InboundHandler) now() time.Time {
@@ -60,6 +63,15 @@ func (h *InboundHandler) Handle(ctx context.Context, m inbound.Fetched) (inbound
 	dup := errors.Is(err, store.ErrConflict)
 	if err != nil && !dup {
 		return inbound.Handled{}, err
+	}
+	if !dup && d.Kind == inbound.LabelBounce && h.Breakers != nil {
+		judged := map[string]bool{}
+		for _, ref := range d.Matched {
+			if !judged[ref.Sender] {
+				judged[ref.Sender] = true
+				h.Breakers.Check(ctx, ref.Sender, h.now())
+			}
+		}
 	}
 	out := inbound.Handled{Sender: m.Sender, UID: m.UID, Kind: d.Kind, Duplicate: dup, Note: d.Note}
 	if len(d.Matched) > 0 {

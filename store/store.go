@@ -258,7 +258,8 @@ type SenderPace struct {
 
 // BounceCount is what a sender's circuit breaker judges: of its last
 // finished sends (sent or bounced; at most the window asked for) since
-// the breaker was last reset, how many bounced.
+// the breaker was last reset, how many bounced (refused at RCPT, or
+// reported by a bounce that came back by mail).
 type BounceCount struct {
 	Sends, Bounced int
 }

@@ -128,9 +128,18 @@ func testSenderBounces(t *testing.T, s store.Store) {
 	if got := must(s.SenderBounces(ctx, "rep2", 100))(t); got != (store.BounceCount{}) {
 		t.Errorf("rep2 (no sends): %+v", got)
 	}
+	// A bounce report that came back by mail for the send at minute 5
+	// (sent, as far as the server said) counts too.
+	last := must(s.EnrollmentsByProspect(ctx, prospect(t, s, "b5@example.com").ID))(t)[0]
+	noErr(t, s.InboundRecord(ctx, store.Inbound{Sender: "rep1", UIDValidity: 1, UID: 1, Key: "<dsn.1@mx.example>",
+		Events: []store.Event{{ProspectID: last.ProspectID, EnrollmentID: last.ID, Sequence: "fair", Step: 1,
+			Kind: store.EventBounce, At: t0.Add(time.Hour)}}}))
+	if got := must(s.SenderBounces(ctx, "rep1", 100))(t); got != (store.BounceCount{Sends: 6, Bounced: 3}) {
+		t.Errorf("with a bounce report: %+v, want 6 sends, 3 bounced", got)
+	}
 	// Reset after the bounce at minute 4: only minute 5 counts.
 	noErr(t, s.SenderBreakerReset(ctx, "rep1", t0.Add(5*time.Minute)))
-	if got := must(s.SenderBounces(ctx, "rep1", 100))(t); got != (store.BounceCount{Sends: 1}) {
-		t.Errorf("after the reset: %+v, want 1 send, 0 bounced", got)
+	if got := must(s.SenderBounces(ctx, "rep1", 100))(t); got != (store.BounceCount{Sends: 1, Bounced: 1}) {
+		t.Errorf("after the reset: %+v, want minute 5's send, reported bounced", got)
 	}
 }

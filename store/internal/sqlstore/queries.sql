@@ -328,12 +328,17 @@ SELECT sender, not_before, run_since FROM sender_pace ORDER BY sender
 
 -- name: sender-bounces
 -- The breaker's window: the sender's last $2 finished sends started since
--- its last reset ($3 when never reset), and how many bounced.
-SELECT count(*) AS sends, COALESCE(sum(CASE WHEN status = 'bounced' THEN 1 ELSE 0 END), 0) AS bounced
-FROM (SELECT status FROM sends
-    WHERE sender = $1 AND status IN ('sent', 'bounced')
-        AND started_at >= COALESCE((SELECT counts_from FROM sender_breaker WHERE sender = $1), $3)
-    ORDER BY started_at DESC LIMIT $2) w
+-- its last reset ($3 when never reset), and how many bounced: refused at
+-- RCPT (status bounced), or reported later by mail (a bounce event of the
+-- step, found through the prospect's timeline index).
+SELECT count(*) AS sends, COALESCE(sum(CASE WHEN w.status = 'bounced' OR EXISTS (
+        SELECT 1 FROM events ev WHERE ev.prospect_id = w.prospect_id AND ev.kind = 'bounce'
+            AND ev.enrollment_id = w.enrollment_id AND ev.step = w.step)
+    THEN 1 ELSE 0 END), 0) AS bounced
+FROM (SELECT s.enrollment_id, s.step, s.status, e.prospect_id FROM sends s JOIN enrollments e ON e.id = s.enrollment_id
+    WHERE s.sender = $1 AND s.status IN ('sent', 'bounced')
+        AND s.started_at >= COALESCE((SELECT counts_from FROM sender_breaker WHERE sender = $1), $3)
+    ORDER BY s.started_at DESC LIMIT $2) w
 
 -- name: sender-breaker-reset
 INSERT INTO sender_breaker (sender, counts_from) VALUES ($1, $2)
