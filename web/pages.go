@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -311,6 +312,7 @@ func lateStartOptions(selected string) []option {
 // ---------------------------------------------------------------- prospects
 
 type prospectsData struct {
+	Held      []heldSender // senders of this user that send nothing now, and why
 	Search    string
 	State     string
 	Sequence  string
@@ -334,6 +336,51 @@ type prospectsData struct {
 	BulkActions   []option
 	BulkSequences []option // for "take out of the sequence"
 	BulkMsg       string   // what the last bulk action did
+}
+
+// heldSender is a held sender (R9) as the prospects page says it.
+type heldSender struct {
+	Name, Why, Detail string
+	Until             time.Time
+	Resume            bool // only drip sender resume ends it
+}
+
+// heldSenders lists the holds of the senders the session may see.
+func (s *server) heldSenders(ctx context.Context, ss *session) ([]heldSender, error) {
+	now := time.Now()
+	if s.o.Control.Clock != nil {
+		now = s.o.Control.Clock.Now()
+	}
+	holds, err := s.o.Store.SenderHolds(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("reading sender holds: %w", err)
+	}
+	mine := ss.senders()
+	var out []heldSender
+	for _, h := range holds {
+		if mine != nil && !slices.Contains(mine, h.Sender) {
+			continue
+		}
+		hs := heldSender{Name: h.Sender, Detail: h.Detail, Until: h.Until, Why: holdWhy[h.Reason]}
+		if hs.Why == "" {
+			hs.Why = h.Reason
+		}
+		if h.Reason == store.HoldBreaker {
+			hs.Resume = true
+		}
+		out = append(out, hs)
+	}
+	return out, nil
+}
+
+// holdWhy says each hold reason for people.
+var holdWhy = map[string]string{
+	store.HoldDailyLimit:  "its daily limit is used up",
+	store.HoldAuth:        "its mail server refused the login or the sender address",
+	store.HoldUnreachable: "its mail server cannot be reached",
+	store.HoldThrottled:   "its provider says it sends too much",
+	store.HoldBreaker:     "its circuit breaker tripped (too many bounces, or its provider blocked it)",
+	store.HoldReauth:      "its mailbox must be signed in again (drip mailbox connect)",
 }
 
 type listRow struct {
@@ -378,6 +425,9 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 	d.Rows = make([]listRow, len(rows))
 	for i, lr := range rows {
 		d.Rows[i] = s.listRow(lr)
+	}
+	if d.Held, err = s.heldSenders(r.Context(), ss); err != nil {
+		return err
 	}
 	if len(rows) > 0 {
 		d.First = (d.Page-1)*size + 1

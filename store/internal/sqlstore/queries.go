@@ -41,6 +41,11 @@ type queries struct {
 	SenderDailyTake            string `query:"sender-daily-take"`
 	SenderDailyGiveBack        string `query:"sender-daily-give-back"`
 	SenderDailyUsed            string `query:"sender-daily-used"`
+	SenderPaceTake             string `query:"sender-pace-take"`
+	SenderPaceEarlier          string `query:"sender-pace-earlier"`
+	SenderPaces                string `query:"sender-paces"`
+	SenderBounces              string `query:"sender-bounces"`
+	SenderBreakerReset         string `query:"sender-breaker-reset"`
 	SendBegin                  string `query:"send-begin"`
 	SendRetry                  string `query:"send-retry"`
 	SendSettle                 string `query:"send-settle"`
