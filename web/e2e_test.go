@@ -58,49 +58,8 @@ func TestBrowserEnrolFindPauseSignOut(t *testing.T) {
 	dir := screensDir(t)
 	t.Logf("screenshots in %s", dir)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		// The flags known to work on this kind of machine; without the
-		// background-networking ones Chromium keeps dialling out.
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	// The browser lives as long as the context of the first Run: no
-	// timeout on it, a timeout on each step instead.
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
-	}
+	b := newPhoneBrowser(t, exe)
+	ctx, step, text := b.ctx, b.step, b.text
 	location := func() string {
 		t.Helper()
 		loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -298,4 +257,62 @@ jan.dabrowski@ekspres.pl,Jan,Dąbrowski,Ekspres Sp. z o.o.,Host Milano,Europe/Wa
 		To: store.StateReplied, At: at}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// phoneBrowser is headless Chromium emulating a phone (390×844 at 2×), for
+// the browser tests; it ends with the test.
+type phoneBrowser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newPhoneBrowser(t *testing.T, exe string) *phoneBrowser {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		// The flags known to work on this kind of machine; without the
+		// background-networking ones Chromium keeps dialling out.
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	// The browser lives as long as the context of the first Run: no
+	// timeout on it, a timeout on each step instead.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return &phoneBrowser{t: t, ctx: ctx}
+}
+
+// step runs actions, within 30 s.
+func (b *phoneBrowser) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text is the text of the first element sel selects, within 30 s.
+func (b *phoneBrowser) text(sel string) string {
+	b.t.Helper()
+	sctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
 }
