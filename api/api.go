@@ -336,6 +336,12 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.enrolled(w, r, res)
+}
+
+// enrolled answers an enrollment with the prospect's view: 201 when it was
+// enrolled now, 200 when it already was, with any warnings.
+func (s *server) enrolled(w http.ResponseWriter, r *http.Request, res sequencer.EnrollResult) error {
 	v, err := s.o.Control.ProspectView(r.Context(), res.Prospect.Email)
 	if err != nil {
 		return err

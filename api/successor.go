@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"net/url"
 )
 
 // enrollSuccessor enrols the successor named when the prospect's
@@ -19,15 +18,5 @@ func (s *server) enrollSuccessor(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.o.Control.ProspectView(r.Context(), res.Prospect.Email)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if res.Created {
-		status = http.StatusCreated
-	}
-	w.Header().Set("Location", "/api/v1/prospects/"+url.PathEscape(res.Prospect.Email))
-	writeJSON(w, status, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
-	return nil
+	return s.enrolled(w, r, res)
 }
