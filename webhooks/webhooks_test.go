@@ -1,0 +1,279 @@
+package webhooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/drip-email/drip/migrations"
+	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/store/pgtest"
+	"github.com/drip-email/drip/store/postgres"
+	"github.com/drip-email/drip/store/sqlite"
+	"github.com/drip-email/drip/webhooks"
+)
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+const secret = "s3cret-of-the-crm"
+
+// eachStore runs fn against a fresh SQLite store and a fresh PostgreSQL one.
+func eachStore(t *testing.T, fn func(t *testing.T, s store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		ctx := context.Background()
+		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "drip.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		if _, err := migrations.Up(ctx, s.DB(), migrations.SQLite); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := postgres.Open(context.Background(), pgtest.NewMigrated(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		fn(t, s)
+	})
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// received is one request as the receiver saw it.
+type received struct {
+	key     string
+	payload webhooks.Payload
+	sigErr  error
+}
+
+// receiver is a local CRM: it checks each signature and answers with
+// status() (200 unless set).
+type receiver struct {
+	*httptest.Server
+	mu     sync.Mutex
+	got    []received
+	status func() int
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{status: func() int { return http.StatusOK }}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		var p webhooks.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("receiver: body is not the payload: %v: %s", err, body)
+		}
+		_, sigErr := webhooks.Verify(secret, req.Header.Get(webhooks.HeaderSignature), body)
+		code := r.status()
+		if code/100 == 2 {
+			r.mu.Lock()
+			r.got = append(r.got, received{req.Header.Get(webhooks.HeaderEventID), p, sigErr})
+			r.mu.Unlock()
+		}
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) deliveries() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+func dispatcher(s store.Store, owner, url string, c *clock) *webhooks.Dispatcher {
+	return webhooks.New(webhooks.Options{Store: s, Owner: owner, Secrets: map[string]string{url: secret},
+		Clock: c, BackoffBase: 10 * time.Second, BackoffMax: time.Minute})
+}
+
+// drain runs d until the outbox is empty, moving the clock by step
+// between rounds (at most rounds times).
+func drain(t *testing.T, s store.Store, c *clock, step time.Duration, rounds int, ds ...*webhooks.Dispatcher) {
+	t.Helper()
+	ctx := context.Background()
+	for range rounds {
+		for _, d := range ds {
+			if _, err := d.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.WebhookPending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		c.Add(step)
+	}
+	t.Fatalf("outbox not empty after %d rounds", rounds)
+}
+
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// enrol creates a prospect enrolled in "fair" at at.
+func enrol(t *testing.T, s store.Store, email string, at time.Time) store.Enrollment {
+	ctx := context.Background()
+	p := store.Prospect{Email: email, FirstName: "Zofia", Company: "Kwiatex", Language: "pl",
+		Fields: map[string]string{"booth": "B12"}, CreatedAt: at}
+	must(s.ProspectUpsert(ctx, &p))(t)
+	e := store.Enrollment{ProspectID: p.ID, Sequence: "fair", Sender: "rep1", FirstContact: at, NextSendAt: &at, CreatedAt: at}
+	must(s.EnrollmentCreate(ctx, &e))(t)
+	return e
+}
+
+// everyKind records one event of each webhook kind for a new prospect:
+// "enrolled" by enrolling, "sent" through a settle (the engine's path),
+// the others as the inbound handler and the controls record them.
+func everyKind(t *testing.T, s store.Store, email string) {
+	ctx := context.Background()
+	e := enrol(t, s, email, t0)
+	if got := must(s.EnrollmentClaimDue(ctx, store.ClaimParams{Owner: "A", Now: t0, LeaseUntil: t0.Add(time.Minute), Limit: 10}))(t); len(got) != 1 {
+		t.Fatalf("claimed %d enrollments", len(got))
+	}
+	msgID := fmt.Sprintf("<%d.1@drip.test>", e.ID)
+	if errs := must(s.SendsStart(ctx, []store.SendStart{{EnrollmentID: e.ID, Owner: "A", Step: 1, Sender: "rep1",
+		MessageID: msgID, PlannedAt: t0, StartedAt: t0, Day: "2026-12-01"}}))(t); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	next := t0.Add(72 * time.Hour)
+	if errs := must(s.Settle(ctx, []store.Settle{{EnrollmentID: e.ID, Owner: "A", LastStep: 1, NextSendAt: &next,
+		Sends:  []store.SendUpdate{{Step: 1, Status: store.SendSent}},
+		Events: []store.Event{{Kind: store.EventSent, Step: 1, MessageID: msgID, At: t0.Add(time.Second)}}}}))(t); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	for i, k := range []store.EventKind{store.EventReply, store.EventAutoReply, store.EventDeferred, store.EventBounce,
+		store.EventUnsubscribe, store.EventLeft, store.EventCompleted, store.EventFailed} {
+		if err := s.EventAdd(ctx, store.Event{EnrollmentID: e.ID, Kind: k, Step: 1, Detail: "detail of " + string(k),
+			At: t0.Add(time.Duration(i+2) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestEveryKindArrivesSigned: each of the ten kinds reaches the receiver
+// once, signed, with the payload the README shows, in the order it happened.
+func TestEveryKindArrivesSigned(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		rcv := newReceiver(t)
+		if err := s.WebhooksSync(ctx, []store.WebhookTarget{{URL: rcv.URL}}); err != nil {
+			t.Fatal(err)
+		}
+		everyKind(t, s, "zofia@kwiatex.example")
+		c := &clock{now: t0.Add(time.Hour)}
+		drain(t, s, c, time.Second, 20, dispatcher(s, "A", rcv.URL, c))
+
+		got := rcv.deliveries()
+		var kinds []string
+		keys := map[string]bool{}
+		for _, r := range got {
+			kinds = append(kinds, r.payload.Type)
+			if r.sigErr != nil {
+				t.Errorf("%s: %v", r.payload.Type, r.sigErr)
+			}
+			if r.key == "" || r.key != r.payload.ID || keys[r.key] {
+				t.Errorf("%s: Drip-Event-Id %q, payload id %q: want the same, unique", r.payload.Type, r.key, r.payload.ID)
+			}
+			keys[r.key] = true
+			p := r.payload.Prospect
+			if p.Email != "zofia@kwiatex.example" || p.FirstName != "Zofia" || p.Language != "pl" || p.Fields["booth"] != "B12" ||
+				r.payload.Sequence != "fair" {
+				t.Errorf("%s: prospect %+v, sequence %q", r.payload.Type, p, r.payload.Sequence)
+			}
+		}
+		want := []string{"enrolled", "sent", "reply", "auto_reply", "deferred", "bounce", "unsubscribe", "left", "completed", "failed"}
+		if !slices.Equal(kinds, want) {
+			t.Fatalf("received %v, want %v", kinds, want)
+		}
+		if r := got[2]; r.payload.Step != 1 || r.payload.Detail != "detail of reply" || !r.payload.At.Equal(t0.Add(2*time.Minute)) {
+			t.Errorf("reply payload = %+v", r.payload)
+		}
+	})
+}
+
+// TestReceiverDownTwoMinutes: a receiver that fails every request for two
+// minutes gets every event afterwards, each prospect's in order; the
+// failures are counted and back off exponentially.
+func TestReceiverDownTwoMinutes(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		c := &clock{now: t0.Add(time.Hour)}
+		rcv := newReceiver(t)
+		var failed atomic.Int64
+		back := c.Now().Add(2 * time.Minute)
+		rcv.status = func() int {
+			if c.Now().Before(back) {
+				failed.Add(1)
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusNoContent
+		}
+		if err := s.WebhooksSync(ctx, []store.WebhookTarget{{URL: rcv.URL}}); err != nil {
+			t.Fatal(err)
+		}
+		emails := []string{"anna@example.com", "bob@example.com", "carla@example.com"}
+		for _, e := range emails {
+			everyKind(t, s, e)
+		}
+		m := webhooks.NewMetrics(prometheus.NewRegistry())
+		d := webhooks.New(webhooks.Options{Store: s, Owner: "A", Secrets: map[string]string{rcv.URL: secret},
+			Clock: c, BackoffBase: 10 * time.Second, BackoffMax: time.Minute, Metrics: m})
+		// Every 5 s for 2 minutes: the heads fail, then wait 10, 20, 40, 60 s.
+		drain(t, s, c, 5*time.Second, 200, d)
+
+		byProspect := map[string][]string{}
+		for _, r := range rcv.deliveries() {
+			byProspect[r.payload.Prospect.Email] = append(byProspect[r.payload.Prospect.Email], r.payload.Type)
+		}
+		want := []string{"enrolled", "sent", "reply", "auto_reply", "deferred", "bounce", "unsubscribe", "left", "completed", "failed"}
+		for _, e := range emails {
+			if !slices.Equal(byProspect[e], want) {
+				t.Errorf("%s received %v, want %v", e, byProspect[e], want)
+			}
+		}
+		// Only the three heads were tried while it was down: 10, 20, 40, 60 s
+		// apart (t+0, 10, 30, 70, 130 ≥ 2 min): four failures each.
+		if n := failed.Load(); n != 3*4 {
+			t.Errorf("failed attempts = %d, want 12 (3 prospects' heads × 4 backoffs)", n)
+		}
+		if got := testutil.ToFloat64(m.Failures); got != 12 {
+			t.Errorf("drip_webhook_failures_total = %v, want 12", got)
+		}
+	})
+}
