@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -275,5 +276,113 @@ func TestReceiverDownTwoMinutes(t *testing.T) {
 		if got := testutil.ToFloat64(m.Failures); got != 12 {
 			t.Errorf("drip_webhook_failures_total = %v, want 12", got)
 		}
+	})
+}
+
+// TestTwoInstancesOnPostgres: two instances drain one outbox side by side;
+// every event arrives at least once, each prospect's in order. An instance
+// whose receiver took an event but whose answer it never got (a timeout)
+// leaves the event to be sent again: the duplicate carries the same
+// Drip-Event-Id.
+func TestTwoInstancesOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, pgtest.NewMigrated(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	c := &clock{now: t0.Add(time.Hour)}
+	rcv := newReceiver(t)
+	// The first request for anna's "reply" is taken, then never answered.
+	var stalled atomic.Bool
+	stall := make(chan struct{})
+	rcv.Config.Handler = stallOnce(rcv.Config.Handler, "reply", "anna@example.com", &stalled, stall)
+	if err := s.WebhooksSync(ctx, []store.WebhookTarget{{URL: rcv.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	var emails []string
+	for i := range 20 {
+		emails = append(emails, fmt.Sprintf("p%02d@example.com", i))
+	}
+	emails = append(emails, "anna@example.com")
+	for _, e := range emails {
+		everyKind(t, s, e)
+	}
+	b := dispatcher(s, "B", rcv.URL, c)
+	shortA := webhooks.New(webhooks.Options{Store: s, Owner: "A", Secrets: map[string]string{rcv.URL: secret},
+		Clock: c, BackoffBase: 10 * time.Second, BackoffMax: time.Minute, Timeout: 200 * time.Millisecond,
+		Client: &http.Client{Timeout: 200 * time.Millisecond}})
+	for round := 0; round < 200; round++ {
+		var wg sync.WaitGroup
+		for _, d := range []*webhooks.Dispatcher{shortA, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					n, err := d.RunOnce(ctx)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if n == 0 {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if n := must(s.WebhookPending(ctx))(t); n == 0 {
+			break
+		}
+		c.Add(5 * time.Second)
+	}
+	close(stall)
+	if n := must(s.WebhookPending(ctx))(t); n != 0 {
+		t.Fatalf("%d deliveries left", n)
+	}
+	want := []string{"enrolled", "sent", "reply", "auto_reply", "deferred", "bounce", "unsubscribe", "left", "completed", "failed"}
+	byProspect := map[string][]string{}
+	copies := map[string]int{}
+	for _, r := range rcv.deliveries() {
+		if r.sigErr != nil || r.key != r.payload.ID {
+			t.Errorf("%s: signature %v, key %q, payload id %q", r.payload.Type, r.sigErr, r.key, r.payload.ID)
+		}
+		copies[r.key]++
+		if copies[r.key] == 1 {
+			byProspect[r.payload.Prospect.Email] = append(byProspect[r.payload.Prospect.Email], r.payload.Type)
+		}
+	}
+	for _, e := range emails {
+		if !slices.Equal(byProspect[e], want) {
+			t.Errorf("%s received %v, want %v", e, byProspect[e], want)
+		}
+	}
+	dups := 0
+	for _, n := range copies {
+		dups += n - 1
+	}
+	if !stalled.Load() || dups != 1 {
+		t.Errorf("stalled %v, %d duplicates: want anna's reply twice (same key), nothing else", stalled.Load(), dups)
+	}
+	t.Logf("%d events, %d deliveries, %d duplicates", len(copies), len(rcv.deliveries()), dups)
+}
+
+// stallOnce records the first request of kind for email (as a receiver
+// that processed it), then answers only when the client has given up.
+func stallOnce(next http.Handler, kind, email string, stalled *atomic.Bool, stall chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		var p webhooks.Payload
+		_ = json.Unmarshal(body, &p)
+		if p.Type == kind && p.Prospect.Email == email && stalled.CompareAndSwap(false, true) {
+			next.ServeHTTP(httptest.NewRecorder(), req) // recorded as received
+			select {
+			case <-req.Context().Done():
+			case <-stall:
+			}
+			return
+		}
+		next.ServeHTTP(w, req)
 	})
 }
