@@ -7,6 +7,7 @@ package webhooks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -18,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,13 +139,17 @@ type Options struct {
 	// Poll is how often the outbox is looked at (default 1s).
 	Poll time.Duration
 	// Timeout bounds one POST (default 10s); Lease is how long a claimed
-	// delivery is this instance's (default 1m; more than Timeout).
+	// batch is this instance's (default: twice what the batch can take,
+	// at least 1m).
 	Timeout, Lease time.Duration
 	// BackoffBase is the wait after the first failure, doubled after each
 	// next one up to BackoffMax (defaults 10s and 1h).
 	BackoffBase, BackoffMax time.Duration
-	// Batch is how many deliveries are claimed at a time (default 50).
-	Batch int
+	// Batch is how many deliveries are claimed at a time (default 16);
+	// Workers how many of them are POSTed at once (default 8). A batch
+	// holds one delivery per (webhook, prospect) at most, so sending them
+	// side by side keeps each prospect's order.
+	Batch, Workers int
 }
 
 // Dispatcher delivers the outbox.
@@ -170,9 +176,7 @@ func New(o Options) *Dispatcher {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
-	if o.Lease <= o.Timeout {
-		o.Lease = max(time.Minute, 2*o.Timeout)
-	}
+
 	if o.BackoffBase <= 0 {
 		o.BackoffBase = 10 * time.Second
 	}
@@ -180,7 +184,13 @@ func New(o Options) *Dispatcher {
 		o.BackoffMax = time.Hour
 	}
 	if o.Batch <= 0 {
-		o.Batch = 50
+		o.Batch = 16
+	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if rounds := time.Duration((o.Batch + o.Workers - 1) / o.Workers); o.Lease < 2*rounds*o.Timeout {
+		o.Lease = max(time.Minute, 2*rounds*o.Timeout)
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: o.Timeout}
@@ -228,25 +238,57 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	work := make(chan store.WebhookDelivery)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range min(d.o.Workers, len(ds)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := range work {
+				if err := d.attempt(ctx, w); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
 	for _, w := range ds {
 		if ctx.Err() != nil {
-			return len(ds), ctx.Err() // the leases run out; another attempt delivers them
+			break // the leases run out, or the rescuer frees them; another attempt delivers them
 		}
-		failure := d.deliver(ctx, w)
-		if failure == "" {
-			err = d.o.Store.WebhookDelivered(ctx, w.ID, d.o.Owner)
-		} else {
-			d.o.Metrics.Failures.Inc()
-			next := d.o.Clock.Now().Add(d.Backoff(w.Attempts + 1))
-			d.o.Log.Info("webhooks: delivery failed, will retry", "event", w.Key, "type", w.Kind,
-				"attempts", w.Attempts+1, "retry_at", next, "failure", failure)
-			err = d.o.Store.WebhookRetry(ctx, w.ID, d.o.Owner, next, failure)
-		}
-		if err != nil {
-			return len(ds), err
-		}
+		work <- w
 	}
-	return len(ds), nil
+	close(work)
+	wg.Wait()
+	return len(ds), cmp.Or(firstErr, ctx.Err())
+}
+
+// attempt delivers w once and records the outcome. A lease lost meanwhile
+// (the batch took longer than the lease) is logged, not fatal: the
+// delivery is another instance's now, and at worst goes twice.
+func (d *Dispatcher) attempt(ctx context.Context, w store.WebhookDelivery) error {
+	failure := d.deliver(ctx, w)
+	var err error
+	if failure == "" {
+		err = d.o.Store.WebhookDelivered(ctx, w.ID, d.o.Owner)
+	} else {
+		if ctx.Err() != nil {
+			return nil // stopping: not the receiver's failure
+		}
+		d.o.Metrics.Failures.Inc()
+		next := d.o.Clock.Now().Add(d.Backoff(w.Attempts + 1))
+		d.o.Log.Info("webhooks: delivery failed, will retry", "event", w.Key, "type", w.Kind,
+			"attempts", w.Attempts+1, "retry_at", next, "failure", failure)
+		err = d.o.Store.WebhookRetry(ctx, w.ID, d.o.Owner, next, failure)
+	}
+	if errors.Is(err, store.ErrLeaseLost) {
+		d.o.Log.Warn("webhooks: lease lost during delivery", "event", w.Key, "type", w.Kind)
+		return nil
+	}
+	return err
 }
 
 func (d *Dispatcher) refreshPending(ctx context.Context) {
