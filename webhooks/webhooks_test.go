@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -409,5 +411,38 @@ func stallOnce(next http.Handler, kind, email string, stalled *atomic.Bool, stal
 			return
 		}
 		next.ServeHTTP(w, req)
+	})
+}
+
+// TestLogsHoldNoSecret: a failing delivery is logged with its event and
+// failure, never with the secret or the URL's token.
+func TestLogsHoldNoSecret(t *testing.T) {
+	eachStore(t, func(t *testing.T, s store.Store) {
+		ctx := context.Background()
+		rcv := newReceiver(t)
+		rcv.status = func(webhooks.Payload) int { return http.StatusBadGateway }
+		dead := httptest.NewServer(http.NotFoundHandler())
+		dead.Close() // refuses connections
+		urls := []string{rcv.URL + "/hook?token=tok-4f9a1c", dead.URL + "/hook?token=tok-4f9a1c"}
+		if err := s.WebhooksSync(ctx, []store.WebhookTarget{{URL: urls[0]}, {URL: urls[1]}}); err != nil {
+			t.Fatal(err)
+		}
+		enrol(t, s, "ola@example.com", t0)
+		var logs bytes.Buffer
+		c := &clock{now: t0.Add(time.Hour)}
+		d := webhooks.New(webhooks.Options{Store: s, Owner: "A", Secrets: map[string]string{urls[0]: secret, urls[1]: secret},
+			Clock: c, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		if _, err := d.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out := logs.String()
+		if strings.Count(out, "delivery failed") != 2 || !strings.Contains(out, "HTTP 502") {
+			t.Errorf("want two failures logged, one with HTTP 502:\n%s", out)
+		}
+		for _, leak := range []string{secret, "tok-4f9a1c", "/hook"} {
+			if strings.Contains(out, leak) {
+				t.Errorf("%q in the log:\n%s", leak, out)
+			}
+		}
 	})
 }
