@@ -84,6 +84,7 @@ func New(o Options) http.Handler {
 	s.mux.Handle("POST /api/v1/enrollments", s.api(s.enroll))
 	s.mux.Handle("POST /api/v1/imports", s.api(s.importCSV))
 	s.mux.Handle("GET /api/v1/prospects", s.api(s.listProspects))
+	s.mux.Handle("GET /api/v1/prospects/{email}/export", s.api(s.exportProspect))
 	s.mux.Handle("GET /api/v1/prospects/{email}", s.api(s.prospect))
 	s.mux.Handle("POST /api/v1/prospects/{email}/pause", s.api(s.pause))
 	s.mux.Handle("POST /api/v1/prospects/{email}/resume", s.api(s.resume))
@@ -222,6 +223,8 @@ func userStatus(ue *sequencer.UserError) int {
 		return http.StatusNotFound
 	case errors.Is(ue.Kind, store.ErrSuppressed), errors.Is(ue.Kind, store.ErrConflict):
 		return http.StatusConflict
+	case errors.Is(ue.Kind, sequencer.ErrNoBasis):
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusBadRequest
 }
@@ -310,6 +313,8 @@ type prospectInput struct {
 	Language     string            `json:"language"`
 	Notes        string            `json:"notes"`
 	Fields       map[string]string `json:"fields"`
+	// The lawful basis (and the country require_basis may read).
+	sequencer.Basis
 }
 
 // enroll answers 201 with the prospect's view, or 200 when the prospect
@@ -325,7 +330,7 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 		Prospect: store.Prospect{
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Company: p.Company,
 			Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: p.Timezone,
-			Language: p.Language, Notes: p.Notes, Fields: p.Fields,
+			Language: p.Language, Notes: p.Notes, Fields: sequencer.WithBasis(p.Fields, p.Basis),
 		},
 	})
 	if err != nil {
@@ -341,6 +346,19 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/v1/prospects/"+url.PathEscape(res.Prospect.Email))
 	writeJSON(w, status, viewWithWarnings{ProspectView: v, Warnings: res.Warnings})
+	return nil
+}
+
+// exportProspect answers everything drip holds about the prospect (an
+// access request; sequencer.ProspectExport), as a download.
+func (s *server) exportProspect(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.o.Control.ExportProspect(r.Context(), r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="prospect-export.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, x)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
@@ -26,7 +27,7 @@ const unsubscribeReason = "unsubscribe link"
 const maxUnsubscribeBody = 4 << 10
 
 var pages = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{.Lang}}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.Title}}</title>
@@ -37,14 +38,14 @@ button{font-size:1rem;padding:.6rem 1.2rem;cursor:pointer}</style>
 <p>{{.Text}}</p>
 {{if .Confirm}}<form method="post">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe</button>
+<button type="submit">{{.Button}}</button>
 </form>{{end}}
 </body></html>
 `))
 
 type page struct {
-	Title, Text string
-	Confirm     bool
+	Lang, Title, Text, Button string
+	Confirm                   bool
 }
 
 func writePage(w http.ResponseWriter, status int, p page) {
@@ -59,8 +60,9 @@ func writePage(w http.ResponseWriter, status int, p page) {
 	_ = pages.Execute(w, p)
 }
 
-var invalidLink = page{Title: "Link not valid",
-	Text: "This unsubscribe link is not valid. Please use the link from the email exactly as it was sent."}
+func invalidLink(t pageText) page {
+	return page{Lang: t.Lang, Title: t.InvalidTitle, Text: t.Invalid}
+}
 
 // linkProspect resolves the token: ok is false for a token that is not
 // ours; found is false for a prospect that no longer exists (forgotten,
@@ -79,54 +81,54 @@ func (s *server) linkProspect(r *http.Request) (p store.Prospect, ok, found bool
 
 func (s *server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	p, ok, found, err := s.linkProspect(r)
+	t := pageLanguage(r, p.Language)
 	switch {
 	case err != nil:
-		s.linkFailed(w, err)
+		s.linkFailed(w, t, err)
 		return
 	case !ok:
-		writePage(w, http.StatusNotFound, invalidLink)
+		writePage(w, http.StatusNotFound, invalidLink(t))
 		return
 	case !found:
-		writePage(w, http.StatusOK, page{Title: "Unsubscribed", Text: "This address is not on our lists any more."})
+		writePage(w, http.StatusOK, page{Lang: t.Lang, Title: t.DoneTitle, Text: t.Gone})
 		return
 	}
 	suppressed, err := s.o.Store.Suppressed(r.Context(), p.Email)
 	if err != nil {
-		s.linkFailed(w, err)
+		s.linkFailed(w, t, err)
 		return
 	}
 	if suppressed {
-		writePage(w, http.StatusOK, page{Title: "Unsubscribed", Text: "You are unsubscribed: " + maskEmail(p.Email) + " gets no more emails from us."})
+		writePage(w, http.StatusOK, page{Lang: t.Lang, Title: t.DoneTitle, Text: fmt.Sprintf(t.Already, maskEmail(p.Email))})
 		return
 	}
-	writePage(w, http.StatusOK, page{Title: "Unsubscribe",
-		Text:    "Stop the emails to " + maskEmail(p.Email) + "? Confirm with the button below.",
-		Confirm: true})
+	writePage(w, http.StatusOK, page{Lang: t.Lang, Title: t.ConfirmTitle,
+		Text: fmt.Sprintf(t.Confirm, maskEmail(p.Email)), Button: t.Button, Confirm: true})
 }
 
 func (s *server) unsubscribeLink(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxUnsubscribeBody)
 	p, ok, found, err := s.linkProspect(r)
+	t := pageLanguage(r, p.Language)
 	switch {
 	case err != nil:
-		s.linkFailed(w, err)
+		s.linkFailed(w, t, err)
 		return
 	case !ok:
-		writePage(w, http.StatusNotFound, invalidLink)
+		writePage(w, http.StatusNotFound, invalidLink(t))
 		return
 	case found:
 		if _, err := s.o.Control.Unsubscribe(r.Context(), p.Email, unsubscribeReason); err != nil {
-			s.linkFailed(w, err)
+			s.linkFailed(w, t, err)
 			return
 		}
 	}
-	writePage(w, http.StatusOK, page{Title: "Unsubscribed", Text: "You are unsubscribed and will get no more emails from us."})
+	writePage(w, http.StatusOK, page{Lang: t.Lang, Title: t.DoneTitle, Text: t.Done})
 }
 
-func (s *server) linkFailed(w http.ResponseWriter, err error) {
+func (s *server) linkFailed(w http.ResponseWriter, t pageText, err error) {
 	s.log.Error("unsubscribe link failed", "err", err)
-	writePage(w, http.StatusInternalServerError, page{Title: "Something went wrong",
-		Text: "We could not process the request. Please try again in a few minutes."})
+	writePage(w, http.StatusInternalServerError, page{Lang: t.Lang, Title: t.FailedTitle, Text: t.Failed})
 }
 
 // maskEmail shows enough of an address for its owner to recognise it, and

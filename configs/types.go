@@ -186,6 +186,9 @@ type Sequence struct {
 	// due before it was enrolled): LateStartLatest, the default, is R3;
 	// LateStartFirst starts it at step 1.
 	LateStart LateStart `yaml:"late_start"`
+	// RequireBasis refuses to enrol a prospect without a lawful basis
+	// (all of them, or those of some countries or languages; basis.go).
+	RequireBasis RequireBasis `yaml:"require_basis"`
 
 	Location *time.Location `yaml:"-"` // Timezone, resolved by validation
 }

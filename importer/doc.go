@@ -18,7 +18,7 @@
 // email (required), first_name, last_name, company, title, phone, met_at,
 // first_contact, timezone, language, sender, notes; country, basis,
 // basis_date and basis_source are recognised and stored as custom fields
-// of those names. Any other named column becomes a custom field keyed by
+// of those names, the basis checked and normalised (CheckBasis). Any other named column becomes a custom field keyed by
 // its normalised name. A column with no name, a column named `reason`, and
 // a column mapped to ignore are not loaded. Mapping.Report says where each
 // column went; Options.OnMapping receives it before the first row loads.

@@ -327,6 +327,12 @@ func (r *Reader) fill(row *Row, rec []string) {
 		row.Reason = reason
 		return
 	}
+	if p.Fields != nil {
+		if reason := CheckBasis(p.Fields, r.opts.Now); reason != "" {
+			row.Reason = reason
+			return
+		}
+	}
 	row.Location = r.opts.DefaultTimezone
 	if p.Timezone != "" {
 		loc := r.zone(p.Timezone)

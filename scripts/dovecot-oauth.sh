@@ -103,9 +103,11 @@ greets() {
 	[[ "$reply" == "$2"* ]]
 }
 
-# free_ports sets imap, submission, auth and relay to four free ports.
+# free_ports sets imap, submission, auth and relay to four free ports,
+# below Linux's ephemeral range (32768 and up): the auth and relay ports are
+# bound later by the tests, and a client socket must not take one first.
 free_ports() {
-	local p=$((20000 + RANDOM % 20000)) got=()
+	local p=$((20000 + RANDOM % 12000)) got=()
 	while [[ ${#got[@]} -lt 4 ]]; do
 		if [[ $p -ne 2024 ]] && ! port_in_use "$p"; then got+=("$p"); fi
 		p=$((p + 1))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/drip-email/drip/mailer"
@@ -27,7 +28,7 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 		names = append(names, n)
 	}
 	p := store.ClaimParams{Owner: e.o.Owner, Now: now, LeaseUntil: now.Add(e.o.Lease),
-		Limit: min(e.o.Batch, 4*e.o.Workers), Sequences: names}
+		Limit: min(e.o.Batch, 4*e.o.Workers), Sequences: names, SkipSenders: e.inHandSenders()}
 	claimed, err := e.o.Store.EnrollmentClaimDue(ctx, p)
 	if err != nil {
 		return nil, false, err
@@ -49,6 +50,7 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 		ids[i] = en.ProspectID
 	}
 	var settled []settleReq
+	var turn []store.Enrollment // paced senders' steps that wait for their turn
 	prospects, err := e.o.Store.ProspectsByIDs(workCtx, ids)
 	if err != nil {
 		e.releaseIDs(workCtx, claimed)
@@ -66,10 +68,15 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 			e.releaseWhenDone(workCtx, en)
 			continue
 		}
-		j, ok := e.decide(workCtx, en, prospects, now, &settled)
+		j, ok := e.decide(workCtx, en, prospects, now, &settled, &turn)
 		if ok {
 			jobs = append(jobs, j)
 		}
+	}
+	if len(turn) > 0 {
+		// Given back untouched: at the sender's turn the claim takes the
+		// longest-due of them first.
+		e.releaseIDs(workCtx, turn)
 	}
 	// What the claim settled (waits, completions, steps planned past a
 	// hold) is stored in one transaction here, not one by one behind the
@@ -82,8 +89,9 @@ func (e *Engine) claim(ctx, workCtx context.Context) (jobs []*job, more bool, er
 
 // decide applies the rules to one claimed enrollment. It returns a job
 // when a step is to be sent now; everything else is settled: added to
-// settled, which the claim stores.
-func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[int64]store.Prospect, now time.Time, settled *[]settleReq) (*job, bool) {
+// settled, which the claim stores, or, for a paced sender's step that
+// waits for its turn, to turn, whose leases the claim gives back.
+func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[int64]store.Prospect, now time.Time, settled *[]settleReq, turn *[]store.Enrollment) (*job, bool) {
 	seq := e.o.Sequences[en.Sequence]
 	p, havePros := prospects[en.ProspectID]
 	snd := e.o.Senders[en.Sender]
@@ -102,7 +110,8 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
 	}
-	d := Decide(en, seq.Config, Location(p, seq.Config), now)
+	var since time.Time
+	d := e.decideFor(en, seq.Config, snd, Location(p, seq.Config), now, &since)
 	switch d.Action {
 	case Complete:
 		base.State = store.StateCompleted
@@ -119,16 +128,25 @@ func (e *Engine) decide(ctx context.Context, en store.Enrollment, prospects map[
 		e.releaseIDs(ctx, []store.Enrollment{en})
 		return nil, false
 	}
-	if h, held := e.heldNow(en.Sender, now); held {
+	switch v, until := SenderGate(e.senderState(snd, now), now); v {
+	case SenderHeld:
 		// R9: planned at the first window instant after the hold, where
 		// R3 is judged again; nothing skipped for the wait.
-		at := PlanFrom(en, seq.Config, Location(p, seq.Config), h.Until)
+		at := PlanFrom(en, seq.Config, Location(p, seq.Config), until)
 		base.NextSendAt = &at
 		out.NextSendAt = &at
 		*settled = append(*settled, settleReq{s: base, o: out})
 		return nil, false
+	case SenderTurn:
+		*turn = append(*turn, en)
+		return nil, false
 	}
-	j := &job{e: en, p: p, seq: seq, snd: snd, d: d, msgID: mailer.NewMessageID(snd.domain())}
+	if snd.Config.Pace != nil {
+		e.mu.Lock()
+		e.inHand[snd.Config.Name] = true
+		e.mu.Unlock()
+	}
+	j := &job{e: en, p: p, seq: seq, snd: snd, d: d, since: since, msgID: mailer.NewMessageID(snd.domain())}
 	if len(d.Skip) > 0 {
 		j.skips, j.events = e.skipped(ctx, en, d, now)
 	}
@@ -171,6 +189,10 @@ func (e *Engine) startsOf(batch []*job, now time.Time) []store.SendStart {
 			MessageID: j.msgID, PlannedAt: j.d.At, StartedAt: now,
 			Day: now.In(j.snd.Location).Format(time.DateOnly), DailyLimit: j.snd.Config.DailyLimit,
 		}
+		if pace := j.snd.Config.Pace; pace != nil {
+			j.gap = PaceGap(pace, rand.Float64())
+			starts[i].PaceGap, starts[i].PaceSlack = j.gap, PaceSlack(pace)
+		}
 	}
 	return starts
 }
@@ -184,6 +206,9 @@ func (e *Engine) started(ctx context.Context, batch []*job, errs []error, now ti
 	for i, j := range batch {
 		switch {
 		case errs[i] == nil:
+			if j.gap > 0 {
+				e.turnTaken(j.snd, now, j.gap)
+			}
 			j.started = true
 			e.mu.Lock()
 			e.inFlight[j.e.ID] = true
@@ -197,6 +222,10 @@ func (e *Engine) started(ctx context.Context, batch []*job, errs []error, now ti
 			v := DecideDelivery(Failure{DailyLimit: true}, 0, e.o.Retry, now)
 			h := e.senderFailed(ctx, j.snd, v.HoldReason, fmt.Errorf("daily limit of %d sends used up", j.snd.Config.DailyLimit), now)
 			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, Location(j.p, j.seq.Config), h.Until)))
+		case errors.Is(errs[i], store.ErrPaced):
+			// R9: another instance took the sender's turn, or holds a
+			// step of it due earlier: given back untouched.
+			e.releaseIDs(ctx, []store.Enrollment{j.e})
 		case errors.Is(errs[i], store.ErrSuppressed):
 			s := e.settleOf(j, nil, nil, store.StateUnsubscribed)
 			s.Reason = "address is suppressed"
@@ -253,7 +282,7 @@ func (e *Engine) redecide(starts []*job, now time.Time) (ok []*job, follow []set
 			follow = append(follow, e.waitUntil(j, PlanFrom(j.e, j.seq.Config, loc, h.Until)))
 			continue
 		}
-		d := Decide(j.e, j.seq.Config, loc, now)
+		d := e.decideFor(j.e, j.seq.Config, j.snd, loc, now, &j.since)
 		switch {
 		case d.Action == Send && d.Step == j.d.Step:
 			ok = append(ok, j)

@@ -134,6 +134,7 @@ func (e *Engine) take(n int) []*job {
 // their refusals call for. Outcomes are retried until stored (see store);
 // a batch of starts that failed is given up and its leases released.
 func (e *Engine) commit(ctx, workCtx context.Context, batch []settleReq, starts []*job) (ok []*job, follow []settleReq) {
+	defer e.handOver(starts)
 	if len(starts) == 0 {
 		e.store(ctx, batch)
 		return nil, nil
@@ -159,6 +160,19 @@ func (e *Engine) commit(ctx, workCtx context.Context, batch []settleReq, starts 
 	}
 	ok, more := e.started(workCtx, starts, errs, now)
 	return ok, append(follow, more...)
+}
+
+// handOver ends what this instance held in hand of the paced senders of
+// starts: started, refused or given back, their next steps may be
+// claimed (the store's turn, not this instance, paces them now).
+func (e *Engine) handOver(starts []*job) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, j := range starts {
+		if j.snd.Config.Pace != nil {
+			delete(e.inHand, j.snd.Config.Name)
+		}
+	}
 }
 
 // notStarted forgets the jobs of starts that are not in ok: taken from

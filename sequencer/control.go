@@ -140,7 +140,7 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 	if err != nil {
 		return EnrollResult{}, err
 	}
-	p, err := cleanProspect(req.Prospect)
+	p, err := cleanProspect(req.Prospect, c.now())
 	if err != nil {
 		return EnrollResult{}, err
 	}
@@ -165,6 +165,9 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 		if strings.TrimSpace(p.Fields[f]) == "" && strings.TrimSpace(known.Fields[f]) == "" {
 			return EnrollResult{}, invalidf("missing custom field %q: sequence %s uses it in its templates", f, seq.Name)
 		}
+	}
+	if msg := basisMissing(seq, p, known); msg != "" {
+		return EnrollResult{}, &UserError{Kind: ErrNoBasis, Msg: msg}
 	}
 	warnings, err := c.enrollWarnings(ctx, known, seq)
 	if err != nil {
@@ -221,7 +224,7 @@ func (c *Control) Enroll(ctx context.Context, req EnrollRequest) (EnrollResult, 
 // cleanProspect trims p's values and refuses what the importer refuses: an
 // invalid address, a line break or NUL in any value (a header-injection
 // guard), an unknown time zone, an unusable custom field name.
-func cleanProspect(p store.Prospect) (store.Prospect, error) {
+func cleanProspect(p store.Prospect, now time.Time) (store.Prospect, error) {
 	values := []struct {
 		key string
 		v   *string
@@ -254,6 +257,9 @@ func cleanProspect(p store.Prospect) (store.Prospect, error) {
 			return p, invalidf("%s", reason)
 		}
 		fields[key] = strings.TrimSpace(v)
+	}
+	if reason := importer.CheckBasis(fields, now); reason != "" {
+		return p, invalidf("%s", reason)
 	}
 	p.Fields = fields
 	return p, nil

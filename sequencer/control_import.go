@@ -134,6 +134,13 @@ func (s *importSink) Apply(ctx context.Context, rows []importer.Row) ([]importer
 			out[i].Err = fmt.Errorf("missing custom field %q: sequence %s uses it in its templates", f, s.seq.Name)
 			continue
 		}
+		if msg, err := s.missingBasis(ctx, r); err != nil {
+			s.err = err
+			return nil, err
+		} else if msg != "" {
+			out[i].Err = &UserError{Kind: ErrNoBasis, Msg: msg}
+			continue
+		}
 		if s.dry {
 			if err := s.dryRow(ctx, r, &out[i]); err != nil {
 				s.err = err
@@ -299,6 +306,24 @@ func (s *importSink) plan(r importer.Row) plan {
 	}
 	s.plans[k] = p
 	return p
+}
+
+// missingBasis says why the row cannot be enrolled for want of a lawful
+// basis (require_basis), the stored prospect's counting too, or "".
+func (s *importSink) missingBasis(ctx context.Context, r importer.Row) (string, error) {
+	rb := s.seq.RequireBasis
+	if !rb.All && len(rb.Codes) == 0 || strings.TrimSpace(r.Prospect.Fields[importer.FieldBasis]) != "" {
+		return "", nil
+	}
+	var known store.Prospect
+	if s.st != nil {
+		p, err := s.st.ProspectGetByEmail(ctx, r.Prospect.Email)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("looking up prospect: %w", err)
+		}
+		known = p
+	}
+	return basisMissing(s.seq, r.Prospect, known), nil
 }
 
 // missingField is the first custom field the sequence declares that the

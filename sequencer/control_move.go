@@ -163,6 +163,9 @@ func (c *Control) Move(ctx context.Context, email, from, to string) (MoveResult,
 			return MoveResult{}, invalidf("missing custom field %q: sequence %s uses it in its templates", f, seq.Name)
 		}
 	}
+	if msg := basisMissing(seq, p, store.Prospect{}); msg != "" {
+		return MoveResult{}, &UserError{Kind: ErrNoBasis, Msg: msg}
+	}
 	sender := e.Sender
 	if _, ok := c.Config.Sender(sender); !ok {
 		sender = "" // no longer configured: the default one

@@ -106,6 +106,13 @@ func (c *Control) SenderResumeFrom(ctx context.Context, name string, reasons ...
 	if lifted.Reason == "" {
 		return lifted, nil
 	}
+	if lifted.Reason == store.HoldBreaker {
+		// The breaker counts afresh: the bounces that tripped it do not
+		// trip it again at the next one.
+		if err := c.Store.SenderBreakerReset(ctx, name, c.now()); err != nil {
+			return lifted, err
+		}
+	}
 	if err := c.Store.SenderHoldClear(ctx, name, lifted.Reason); err != nil {
 		return lifted, err
 	}

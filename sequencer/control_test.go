@@ -518,7 +518,11 @@ func TestProspectViewJSON(t *testing.T) {
     "suppressed": false,
     "fields": {
       "booth": "B12"
-    }
+    },
+    "basis": "",
+    "basis_date": "",
+    "basis_source": "",
+    "country": ""
   },
   "enrollments": [
     {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drip-email/drip/store"
+	"github.com/drip-email/drip/templates"
 )
 
 // ProspectView is a prospect, its enrollments and its timeline: the body
@@ -33,7 +34,10 @@ type ProspectInfo struct {
 	Language   string            `json:"language"`
 	Notes      string            `json:"notes"`
 	Suppressed bool              `json:"suppressed"`
-	Fields     map[string]string `json:"fields"`
+	Fields     map[string]string `json:"fields"` // the custom fields, without the basis and country
+	// Basis is the lawful basis on record (basis, basis_date,
+	// basis_source) and the country.
+	Basis
 }
 
 // EnrollmentView is one enrollment of a ProspectView.
@@ -112,15 +116,12 @@ func (c *Control) view(ctx context.Context, p store.Prospect) (ProspectView, err
 		return &v
 	}
 
-	fields := p.Fields
-	if fields == nil {
-		fields = map[string]string{}
-	}
+	basis, fields := BasisOf(p.Fields)
 	v := ProspectView{
 		Prospect: ProspectInfo{
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Company: p.Company,
 			Title: p.Title, Phone: p.Phone, MetAt: p.MetAt, Timezone: loc.String(),
-			Language: p.Language, Notes: p.Notes, Suppressed: suppressed, Fields: fields,
+			Language: p.Language, Notes: p.Notes, Suppressed: suppressed, Fields: fields, Basis: basis,
 		},
 		Enrollments: make([]EnrollmentView, 0, len(ens)),
 		Timeline:    make([]TimelineEntry, 0, len(events)),
@@ -145,6 +146,9 @@ func (c *Control) view(ctx context.Context, p store.Prospect) (ProspectView, err
 			At: at(e.At), Kind: e.Kind, Sequence: e.Sequence, Step: e.Step,
 			MessageID: e.MessageID, Detail: e.Detail,
 		})
+	}
+	if entry, ok := basisEntry(basis, p, loc); ok {
+		v.Timeline = insertByTime(v.Timeline, entry)
 	}
 	return v, nil
 }
@@ -185,6 +189,18 @@ type SequenceStats struct {
 	// Funnel has a row per step with any activity, in step order.
 	Funnel []StepStats `json:"funnel"`
 	Total  StepStats   `json:"total"` // the sum of the funnel (Step 0)
+	// Languages is the funnel by the prospects' language, summed over the
+	// steps: one row per language (by its base: "it" for "it-IT" and
+	// "Italiano"; "" for prospects without one, last), by language.
+	Languages []LanguageStats `json:"languages"`
+}
+
+// LanguageStats is the funnel of a sequence for the prospects of one
+// language. Step is 0.
+type LanguageStats struct {
+	Language string `json:"language"` // "" = none given
+	StepStats
+	Enrollments int `json:"enrollments"`
 }
 
 // StepStats is one row of the funnel.
@@ -248,6 +264,42 @@ func (c *Control) Stats(ctx context.Context, sequence string) (SequenceStats, er
 		out.Total.add(s)
 	}
 	out.Total.rate()
+	if out.Languages, err = c.languageStats(ctx, sequence); err != nil {
+		return SequenceStats{}, err
+	}
+	return out, nil
+}
+
+// languageStats folds the store's rows by language key.
+func (c *Control) languageStats(ctx context.Context, sequence string) ([]LanguageStats, error) {
+	rows, err := c.Store.SequenceLanguageStats(ctx, sequence)
+	if err != nil {
+		return nil, fmt.Errorf("reading statistics by language: %w", err)
+	}
+	by := map[string]*LanguageStats{}
+	for _, r := range rows {
+		k := templates.LanguageKey(r.Language)
+		if by[k] == nil {
+			by[k] = &LanguageStats{Language: k}
+		}
+		by[k].add(r.StepStats)
+		for _, n := range r.States {
+			by[k].Enrollments += n
+		}
+	}
+	out := make([]LanguageStats, 0, len(by))
+	for _, l := range by {
+		l.rate()
+		out = append(out, *l)
+	}
+	// By language, the prospects without one last.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Language, out[j].Language
+		if a == "" || b == "" {
+			return b == "" && a != ""
+		}
+		return a < b
+	})
 	return out, nil
 }
 

@@ -85,6 +85,10 @@ func (e *Engine) outcome(ctx context.Context, j *job, kind mailer.FailKind, err 
 	e.o.Metrics.failed(v.Metric)
 	switch v.Verdict {
 	case Bounce:
+		// The breaker first, counting this bounce: tripped, it holds the
+		// sender before the commit that stores this outcome starts the
+		// next step.
+		e.checkBreaker(ctx, j.snd, now)
 		e.finish(j, store.SendBounced, store.StateBounced, err.Error(), nil, now)
 	case FailEnrollment:
 		e.finish(j, store.SendFailed, store.StateFailed, err.Error(), nil, now)

@@ -31,6 +31,8 @@ type Store interface {
 	SettleAndStart(ctx context.Context, settles []store.Settle, starts []store.SendStart) (settleErrs, startErrs []error, err error)
 	SenderHoldSet(ctx context.Context, h store.SenderHold) error
 	SenderHolds(ctx context.Context, now time.Time) ([]store.SenderHold, error)
+	SenderPaces(ctx context.Context) ([]store.SenderPace, error)
+	SenderBounces(ctx context.Context, sender string, window int) (store.BounceCount, error)
 }
 
 // Transport delivers one raw message; *mailer.Pool is the real one. Its
@@ -135,6 +137,9 @@ type Engine struct {
 	holds     map[string]store.SenderHold // sender -> its hold (see holds.go)
 	holdsRead time.Time                   // wall time holds were last read from the store
 	failing   map[string]int              // sender -> unreachable failures in a row
+	paces     map[string]store.SenderPace // paced sender -> its turn (see pace.go)
+	inHand    map[string]bool             // paced sender -> a step of it decided, not started
+	anyPaced  bool                        // some sender has a pace
 	inFlight  map[int64]bool              // enrollments this instance is starting or delivering
 	wake      chan struct{}
 }
@@ -150,6 +155,8 @@ type job struct {
 	skips   []store.SendUpdate
 	events  []store.Event
 	msgID   string
+	gap     time.Duration // the pace's gap drawn for its start (0: not paced)
+	since   time.Time     // a paced sender's run, as the claim found it (decideFor)
 }
 
 type settleReq struct {
@@ -187,6 +194,8 @@ func New(o Options) (*Engine, error) {
 		drained:  make(chan struct{}, 1),
 		holds:    map[string]store.SenderHold{},
 		failing:  map[string]int{},
+		paces:    map[string]store.SenderPace{},
+		inHand:   map[string]bool{},
 		inFlight: map[int64]bool{},
 		wake:     make(chan struct{}, 1),
 	}
@@ -195,6 +204,9 @@ func New(o Options) (*Engine, error) {
 	}
 	for name := range o.Sequences {
 		o.Metrics.SequenceSeen(name)
+	}
+	for _, s := range o.Senders {
+		e.anyPaced = e.anyPaced || s.Config.Pace != nil
 	}
 	return e, nil
 }
@@ -293,7 +305,7 @@ func (e *Engine) schedule(ctx, workCtx context.Context) {
 			select {
 			case <-ctx.Done():
 			case <-e.wake:
-			case <-time.After(e.o.Poll):
+			case <-time.After(e.untilNextLook()):
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/store"
 )
 
@@ -61,9 +62,107 @@ func (e *Engine) refreshHolds(ctx context.Context, now time.Time) {
 	for _, h := range holds {
 		m[h.Sender] = h
 	}
+	var paces map[string]store.SenderPace
+	if e.anyPaced {
+		// The turns other instances took; read only where some sender is
+		// paced, so that a claim of relays costs nothing more.
+		ps, err := e.o.Store.SenderPaces(ctx)
+		if err != nil {
+			e.log.Error("reading the senders' pace", "err", err)
+		} else {
+			paces = make(map[string]store.SenderPace, len(ps))
+			for _, p := range ps {
+				paces[p.Sender] = p
+			}
+		}
+	}
 	e.mu.Lock()
 	e.holds = m
+	if paces != nil {
+		for s, p := range e.paces {
+			// A turn this instance took since the read stays.
+			if q, ok := paces[s]; !ok || q.NotBefore.Before(p.NotBefore) {
+				paces[s] = p
+			}
+		}
+		e.paces = paces
+	}
 	e.mu.Unlock()
+}
+
+// senderState is what the engine knows of the sender at now (SenderGate).
+func (e *Engine) senderState(snd *Sender, now time.Time) SenderState {
+	name := snd.Config.Name
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := SenderState{Pace: snd.Config.Pace, Turn: e.paces[name], InHand: e.inHand[name]}
+	if h, ok := e.holds[name]; ok && now.Before(h.Until) {
+		s.Hold = h
+	}
+	return s
+}
+
+// inHandSenders lists the paced senders this instance has a step of in
+// hand: its claims pass over them.
+func (e *Engine) inHandSenders() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for s, ok := range e.inHand {
+		if ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// decideFor is Decide, for a paced sender DecidePaced: a step that waited
+// for its sender's turn is not skipped for the wait (R3, R9). since is the
+// run's start as the claim found it (fresh from the store): the decision
+// at the start reuses it, as this instance's view of the turn may lag by
+// then.
+func (e *Engine) decideFor(en store.Enrollment, seq *configs.Sequence, snd *Sender, loc *time.Location, now time.Time, since *time.Time) Decision {
+	if snd == nil || snd.Config.Pace == nil {
+		return Decide(en, seq, loc, now)
+	}
+	if since.IsZero() {
+		*since = RunSince(e.senderState(snd, now), now)
+	}
+	return DecidePaced(en, seq, loc, now, *since)
+}
+
+// untilNextLook is how long the claim loop sleeps when it found nothing
+// to do: Poll, or less when a paced sender's turn comes sooner, so that
+// its next send starts at its turn, not up to a poll later (which would
+// stretch the gap past the pace's max).
+func (e *Engine) untilNextLook() time.Duration {
+	wait := e.o.Poll
+	if !e.anyPaced {
+		return wait
+	}
+	now := e.o.Clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, t := range e.paces {
+		if d := t.NotBefore.Sub(now); d > 0 && d < wait {
+			wait = d
+		}
+	}
+	return max(wait, time.Millisecond)
+}
+
+// turnTaken records that this instance started a step of the paced
+// sender at now, with the gap drawn: its next turn.
+func (e *Engine) turnTaken(snd *Sender, now time.Time, gap time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	name := snd.Config.Name
+	t := e.paces[name]
+	if t.RunSince.IsZero() || now.After(t.NotBefore.Add(PaceSlack(snd.Config.Pace))) {
+		t.RunSince = now
+	}
+	t.Sender, t.NotBefore = name, now.Add(gap)
+	e.paces[name] = t
 }
 
 // hold holds a sender (for this instance at once, for every instance
@@ -131,4 +230,31 @@ func (e *Engine) senderWorks(sender string) {
 	if e.failing[sender] > 0 {
 		delete(e.failing, sender)
 	}
+}
+
+// checkBreaker trips the sender's circuit breaker on a hard bounce (not
+// stored yet: counted here as the last of the window) if its bounce rate
+// over its last sends passed the threshold: the sender is held until drip
+// sender resume; its steps wait, nobody's fails. Sends already under way
+// on other workers or instances finish.
+func (e *Engine) checkBreaker(ctx context.Context, snd *Sender, now time.Time) {
+	sh := snd.Config.Protect
+	if sh.Off {
+		return
+	}
+	if h, held := e.heldNow(snd.Config.Name, now); held && h.Reason == store.HoldBreaker {
+		return
+	}
+	c, err := e.o.Store.SenderBounces(ctx, snd.Config.Name, breakerWindow(sh)-1)
+	if err != nil {
+		e.log.Error("counting the sender's bounces", "sender", snd.Config.Name, "err", err)
+		return
+	}
+	c.Sends++
+	c.Bounced++
+	if !BreakerTrips(c, sh) {
+		return
+	}
+	e.hold(ctx, store.SenderHold{Sender: snd.Config.Name, Reason: store.HoldBreaker, Since: now,
+		Until: now.Add(blockedFor), Detail: breakerDetail(c, sh)})
 }

@@ -48,6 +48,9 @@ type InboundHandler struct {
 	// Sequences are the configured sequences: an out-of-office return
 	// date defers the enrollments of these (R5b, DecideAbsence).
 	Sequences map[string]*configs.Sequence
+	// Breakers, if set, judge the senders' circuit breakers after each
+	// bounce report recorded.
+	Breakers *Breakers
 }
 
 func (h *InboundHandler) now() time.Time {
@@ -72,6 +75,15 @@ func (h *InboundHandler) Handle(ctx context.Context, m inbound.Fetched) (inbound
 	dup := errors.Is(err, store.ErrConflict)
 	if err != nil && !dup {
 		return inbound.Handled{}, err
+	}
+	if !dup && d.Kind == inbound.LabelBounce && h.Breakers != nil {
+		judged := map[string]bool{}
+		for _, ref := range d.Matched {
+			if !judged[ref.Sender] {
+				judged[ref.Sender] = true
+				h.Breakers.Check(ctx, ref.Sender, h.now())
+			}
+		}
 	}
 	out := inbound.Handled{Sender: m.Sender, UID: m.UID, Kind: d.Kind, Duplicate: dup, Note: d.Note}
 	if len(d.Matched) > 0 {

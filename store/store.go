@@ -25,6 +25,9 @@ var (
 	ErrLeaseLost = errors.New("enrollment lease lost or enrollment not active")
 	// ErrDailyLimit: the sender's daily cap is used up for that day.
 	ErrDailyLimit = errors.New("sender daily limit reached")
+	// ErrPaced: the sender's pace (R9) lets no send start yet, or another
+	// instance holds a step of it that was due earlier and goes first.
+	ErrPaced = errors.New("sender paced: not its turn yet")
 )
 
 // State of an enrollment.
@@ -225,6 +228,10 @@ type ClaimParams struct {
 	// others nothing; Held true claims only those, to plan them at the end
 	// of the hold.
 	Held bool
+	// SkipSenders are passed over as well (senders whose next paced send
+	// the caller already has in hand). Senders whose pace lets nothing
+	// start at Now (SenderPace) are passed over by every claim but Held's.
+	SkipSenders []string
 }
 
 // Why a sender is held (R9), as drip_sender_held{reason} shows it.
@@ -258,6 +265,24 @@ type SenderHold struct {
 	Detail string    // what the server said, for people
 }
 
+// SenderPace is a paced sender's turn (R9), over every instance: no send
+// from it starts before NotBefore. RunSince is when its current run of
+// back-to-back paced sends began: a step that fell due during the run
+// waited for its turn, not for an outage, and R3 does not skip it.
+type SenderPace struct {
+	Sender    string
+	NotBefore time.Time
+	RunSince  time.Time
+}
+
+// BounceCount is what a sender's circuit breaker judges: of its last
+// finished sends (sent or bounced; at most the window asked for) since
+// the breaker was last reset, how many bounced (refused at RCPT, or
+// reported by a bounce that came back by mail).
+type BounceCount struct {
+	Sends, Bounced int
+}
+
 // SendStart asks to begin a delivery attempt of one step. It is the gate of
 // R8: it succeeds only if the enrollment is still active and leased by
 // Owner, the address is not suppressed, the sender's daily cap has room,
@@ -273,6 +298,14 @@ type SendStart struct {
 	StartedAt    time.Time
 	Day          string // the sender's local date, "2006-01-02", for the daily cap
 	DailyLimit   int    // 0 = no cap
+	// PaceGap > 0: the sender is paced (R9). The start goes ahead only if
+	// the sender's turn has come (SenderPace.NotBefore <= StartedAt) and
+	// no other instance holds, leased and due, an enrollment of the sender
+	// planned before this one; it then takes the turn: the next send from
+	// the sender starts PaceGap after this one, at the earliest. Else it is
+	// refused with ErrPaced. A start more than PaceSlack after the turn
+	// came begins a new run (SenderPace.RunSince).
+	PaceGap, PaceSlack time.Duration
 }
 
 // SendUpdate writes the row of (enrollment, step): inserted if absent,
@@ -451,6 +484,14 @@ type SequenceStats struct {
 	States   map[State]int
 }
 
+// LanguageStats is the funnel of a sequence for the prospects of one
+// language: StepStats summed over the steps, and their enrollments by state.
+type LanguageStats struct {
+	Language string
+	StepStats
+	States map[State]int
+}
+
 // ProspectFilter for listing prospects.
 type ProspectFilter struct {
 	Sequence string
@@ -522,6 +563,15 @@ type Store interface {
 	// SenderHoldClear ends the sender's hold if it is of one of reasons
 	// (any reason when none is given).
 	SenderHoldClear(ctx context.Context, sender string, reasons ...string) error
+	// SenderPaces lists the paced senders' turns.
+	SenderPaces(ctx context.Context) ([]SenderPace, error)
+	// SenderBounces counts the sender's last window finished sends
+	// started since its breaker was last reset (SenderBreakerReset), and
+	// how many of them bounced.
+	SenderBounces(ctx context.Context, sender string, window int) (BounceCount, error)
+	// SenderBreakerReset makes the sender's breaker count only the sends
+	// started at or after at (drip sender resume).
+	SenderBreakerReset(ctx context.Context, sender string, at time.Time) error
 	// EnrollmentsRedecide makes the sender's active enrollments planned at
 	// or after from due at now, so that the engine decides them again (a
 	// hold lifted before its end); it returns how many.
@@ -533,7 +583,7 @@ type Store interface {
 
 	// Sends.
 	// SendsStart gates a batch of attempts (see SendStart). errs[i] is nil on
-	// success or one of ErrLeaseLost, ErrSuppressed, ErrDailyLimit, ErrConflict
+	// success or one of ErrLeaseLost, ErrSuppressed, ErrDailyLimit, ErrPaced, ErrConflict
 	// (the step already has a row that is not SendRetry; see SendGet).
 	SendsStart(ctx context.Context, starts []SendStart) (errs []error, err error)
 	SendGet(ctx context.Context, enrollmentID int64, step int) (Send, error)
@@ -618,6 +668,10 @@ type Store interface {
 
 	// Stats.
 	SequenceStats(ctx context.Context, sequence string) (SequenceStats, error)
+	// SequenceLanguageStats is the funnel of a sequence summed over its
+	// steps, by the prospects' Language as stored, one row per distinct
+	// value ("" included), in no particular order.
+	SequenceLanguageStats(ctx context.Context, sequence string) ([]LanguageStats, error)
 
 	// OAuth2 grants of sender mailboxes (sealed by the caller).
 	OAuthGrantGet(ctx context.Context, sender string) (OAuthGrant, error)

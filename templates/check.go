@@ -90,16 +90,26 @@ func CheckSequenceContext(ctx context.Context, cfg *configs.Config, seq *configs
 	if u := strings.TrimRight(cfg.HTTP.PublicURL, "/"); u != "" {
 		d.UnsubscribeURL = u + "/u/sample-token"
 	}
-	for k := 1; k <= set.Steps(); k++ {
-		if set.steps[k-1] == nil {
-			continue // its problems are already listed
+	// The default files, then each language folder, rendered with the
+	// sample prospect speaking that language.
+	folders := []*Set{set}
+	for _, l := range set.Languages() {
+		folders = append(folders, set.variants[l])
+	}
+	for _, f := range folders {
+		if f.Language != "" {
+			d.Prospect.Language = f.Language
 		}
-		if ctx.Err() != nil {
-			problems = append(problems, fmt.Sprintf("%s: checking stopped at step %d: %v", dir, k, ctx.Err()))
-			break
-		}
-		if _, err := set.Render(k, d); err != nil {
-			problems = append(problems, fmt.Sprintf("%v (rendering with sample data)", err))
+		for k := 1; k <= f.Steps(); k++ {
+			if f.steps[k-1] == nil {
+				continue // its problems are already listed
+			}
+			if ctx.Err() != nil {
+				return append(problems, fmt.Sprintf("%s: checking stopped at step %d: %v", f.Dir, k, ctx.Err())), warnings
+			}
+			if _, err := f.render(k, d); err != nil {
+				problems = append(problems, fmt.Sprintf("%v (rendering with sample data)", err))
+			}
 		}
 	}
 	return problems, warnings

@@ -23,7 +23,9 @@ import (
 type Set struct {
 	Dir      string // the folder, templates_dir + the sequence's templates
 	Sequence string // the sequence's name
+	Language string // "" for the default files, else the language folder
 	steps    []*step
+	variants map[string]*Set // language folder -> its set; nil in a variant
 }
 
 type step struct {
@@ -106,17 +108,43 @@ var numberedRE = regexp.MustCompile(`^(\d+)\.(txt|html)$`)
 
 // load parses what it can: steps that fail are left nil, so that Check can
 // still render the others. warnings are notes that do not stop a load.
+//
+// Each language folder (see language.go) is loaded the same way as a
+// variant, and must hold every step: its problems are listed with the
+// default's.
 func load(dir string, seq *configs.Sequence) (*Set, *configs.Problems, []string) {
+	s, ps, warnings, entries := loadFolder(dir, seq, "")
+	if entries == nil {
+		return s, ps, warnings
+	}
+	langs, w := languageDirs(dir, entries)
+	warnings = append(warnings, w...)
+	for _, lang := range langs {
+		v, vps, vw, _ := loadFolder(filepath.Join(dir, lang), seq, lang)
+		ps.List = append(ps.List, vps.List...)
+		warnings = append(warnings, vw...)
+		if s.variants == nil {
+			s.variants = map[string]*Set{}
+		}
+		s.variants[lang] = v
+	}
+	return s, ps, warnings
+}
+
+// loadFolder loads the step files of one folder: the default files, or a
+// language's (lang). entries is nil when the folder could not be read or
+// the sequence's length is out of range.
+func loadFolder(dir string, seq *configs.Sequence, lang string) (*Set, *configs.Problems, []string, []os.DirEntry) {
 	ps := &configs.Problems{}
-	s := &Set{Dir: dir, Sequence: seq.Name}
+	s := &Set{Dir: dir, Sequence: seq.Name, Language: lang}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		ps.Addf("%s: cannot read the templates folder of sequence %s: %v", dir, seq.Name, unwrapPathError(err))
-		return s, ps, nil
+		return s, ps, nil, nil
 	}
 	if seq.Steps < 1 || seq.Steps > configs.MaxSteps {
 		ps.Addf("%s: sequence %s has %d steps, expected 1..%d", dir, seq.Name, seq.Steps, configs.MaxSteps)
-		return s, ps, nil
+		return s, ps, nil, nil
 	}
 	var warnings []string
 	for _, e := range entries {
@@ -141,16 +169,16 @@ func load(dir string, seq *configs.Sequence) (*Set, *configs.Problems, []string)
 	}
 	s.steps = make([]*step, seq.Steps)
 	for k := 1; k <= seq.Steps; k++ {
-		st, stepProblems := parseStep(dir, k, l)
+		st, stepProblems := parseStep(dir, k, l, lang, seq.Steps)
 		ps.List = append(ps.List, stepProblems...)
 		if len(stepProblems) == 0 {
 			s.steps[k-1] = st
 		}
 	}
-	return s, ps, warnings
+	return s, ps, warnings, entries
 }
 
-func parseStep(dir string, k int, l *linter) (*step, []string) {
+func parseStep(dir string, k int, l *linter, lang string, steps int) (*step, []string) {
 	st := &step{file: StepFile(dir, k, "txt")}
 	var problems []string
 	add := func(line int, format string, args ...any) {
@@ -158,9 +186,16 @@ func parseStep(dir string, k int, l *linter) (*step, []string) {
 	}
 	raw, err := os.ReadFile(st.file)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist) && lang != "":
+			// Line 1 of the file to write: a language folder is a
+			// translation of the whole sequence, or a prospect of that
+			// language would get a step in the wrong one.
+			add(1, "missing: language %s lacks step %d; a language folder needs all %d steps, like %s",
+				lang, k, steps, StepFile(filepath.Dir(dir), k, "txt"))
+		case errors.Is(err, os.ErrNotExist):
 			add(0, "missing: every step of the sequence needs its NN.txt")
-		} else {
+		default:
 			add(0, "cannot read: %v", unwrapPathError(err))
 		}
 		return nil, problems
@@ -241,7 +276,14 @@ func unwrapPathError(err error) error {
 // set. The subject comes out as one line: line breaks and other control
 // characters from prospect data become spaces, so no value can start a new
 // header. An empty subject or body is an error: such a message is not sent.
+//
+// The prospect's language picks the language folder, if the set has one
+// for it (Variant); else the default files are rendered.
 func (s *Set) Render(step int, d Data) (Rendered, error) {
+	return s.forLanguage(d.Prospect.Language).render(step, d)
+}
+
+func (s *Set) render(step int, d Data) (Rendered, error) {
 	if step < 1 || step > len(s.steps) {
 		return Rendered{}, fmt.Errorf("rendering %s: step %d is outside 1..%d", s.Sequence, step, len(s.steps))
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,7 +14,7 @@ import (
 // errExportOpsOnly: the export holds every prospect's data, whatever its
 // sender; a rep's list is on its page.
 var errExportOpsOnly = &httpError{status: http.StatusForbidden, title: "Not for your account",
-	msg: "Exporting the list is for ops accounts; ask one of them."}
+	msg: "Exports (the list, the funnel, a prospect's data) are for ops accounts; ask one of them."}
 
 // exportProspects sends the list as filtered on the prospects page (all of
 // it, not one page) as a CSV file (sequencer.Control.ExportProspects). It
@@ -51,4 +52,25 @@ func (s *server) funnelCSV(w http.ResponseWriter, r *http.Request, ss *session) 
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="funnel.csv"`)
 	return sequencer.WriteFunnelCSV(w, all...)
+}
+
+// exportProspectJSON is everything drip holds about one prospect, as a
+// JSON download (sequencer.Control.ExportProspect): for ops only, since it
+// holds the texts of every message.
+func (s *server) exportProspectJSON(w http.ResponseWriter, r *http.Request, ss *session) error {
+	if !ss.ops() {
+		return errExportOpsOnly
+	}
+	x, err := s.o.Control.ExportProspect(r.Context(), r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(x, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the export: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="prospect-export.json"`)
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

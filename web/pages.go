@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -83,6 +84,8 @@ func (s *server) today(sequence string) string {
 type enrollForm struct {
 	FirstName, LastName, Email, Company, Title, Phone, MetAt string
 	FirstContact, Sequence, Sender, Timezone, Notes          string
+	Language                                                 string
+	Basis, BasisDate, BasisSource, Country                   string
 }
 
 type enrollData struct {
@@ -145,6 +148,8 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 		FirstName: v("first_name"), LastName: v("last_name"), Email: v("email"), Company: v("company"),
 		Title: v("title"), Phone: v("phone"), MetAt: v("met_at"), FirstContact: v("first_contact"),
 		Sequence: v("sequence"), Sender: v("sender"), Timezone: v("timezone"), Notes: v("notes"),
+		Language: v("language"),
+		Basis:    v("basis"), BasisDate: v("basis_date"), BasisSource: v("basis_source"), Country: v("country"),
 	}
 	if msg := repSender(ss, &f.Sender); msg != "" {
 		s.renderEnroll(w, r, ss, http.StatusForbidden, enrollData{Form: f, Error: msg})
@@ -155,6 +160,9 @@ func (s *server) enroll(w http.ResponseWriter, r *http.Request, ss *session) err
 		Prospect: store.Prospect{
 			Email: f.Email, FirstName: f.FirstName, LastName: f.LastName, Company: f.Company,
 			Title: f.Title, Phone: f.Phone, MetAt: f.MetAt, Timezone: f.Timezone, Notes: f.Notes,
+			Language: f.Language,
+			Fields: sequencer.WithBasis(nil, sequencer.Basis{Basis: f.Basis, Date: f.BasisDate,
+				Source: f.BasisSource, Country: f.Country}),
 		},
 	})
 	var ue *sequencer.UserError
@@ -304,6 +312,7 @@ func lateStartOptions(selected string) []option {
 // ---------------------------------------------------------------- prospects
 
 type prospectsData struct {
+	Held      []heldSender // senders of this user that send nothing now, and why
 	Search    string
 	State     string
 	Sequence  string
@@ -327,6 +336,51 @@ type prospectsData struct {
 	BulkActions   []option
 	BulkSequences []option // for "take out of the sequence"
 	BulkMsg       string   // what the last bulk action did
+}
+
+// heldSender is a held sender (R9) as the prospects page says it.
+type heldSender struct {
+	Name, Why, Detail string
+	Until             time.Time
+	Resume            bool // only drip sender resume ends it
+}
+
+// heldSenders lists the holds of the senders the session may see.
+func (s *server) heldSenders(ctx context.Context, ss *session) ([]heldSender, error) {
+	now := time.Now()
+	if s.o.Control.Clock != nil {
+		now = s.o.Control.Clock.Now()
+	}
+	holds, err := s.o.Store.SenderHolds(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("reading sender holds: %w", err)
+	}
+	mine := ss.senders()
+	var out []heldSender
+	for _, h := range holds {
+		if mine != nil && !slices.Contains(mine, h.Sender) {
+			continue
+		}
+		hs := heldSender{Name: h.Sender, Detail: h.Detail, Until: h.Until, Why: holdWhy[h.Reason]}
+		if hs.Why == "" {
+			hs.Why = h.Reason
+		}
+		if h.Reason == store.HoldBreaker {
+			hs.Resume = true
+		}
+		out = append(out, hs)
+	}
+	return out, nil
+}
+
+// holdWhy says each hold reason for people.
+var holdWhy = map[string]string{
+	store.HoldDailyLimit:  "its daily limit is used up",
+	store.HoldAuth:        "its mail server refused the login or the sender address",
+	store.HoldUnreachable: "its mail server cannot be reached",
+	store.HoldThrottled:   "its provider says it sends too much",
+	store.HoldBreaker:     "its circuit breaker tripped (too many bounces, or its provider blocked it)",
+	store.HoldReauth:      "its mailbox must be signed in again (drip mailbox connect)",
 }
 
 type listRow struct {
@@ -371,6 +425,9 @@ func (s *server) prospectsPage(w http.ResponseWriter, r *http.Request, ss *sessi
 	d.Rows = make([]listRow, len(rows))
 	for i, lr := range rows {
 		d.Rows[i] = s.listRow(lr)
+	}
+	if d.Held, err = s.heldSenders(r.Context(), ss); err != nil {
+		return err
 	}
 	if len(rows) > 0 {
 		d.First = (d.Page-1)*size + 1
@@ -618,6 +675,9 @@ type funnelSeq struct {
 	States []stateCount
 	Active int // enrollments not ended
 	All    int
+	// ByLanguage: some prospect has a language, so the funnel by
+	// language says something the total does not.
+	ByLanguage bool
 }
 
 type stateCount struct {
@@ -636,6 +696,7 @@ func (s *server) funnelPage(w http.ResponseWriter, r *http.Request, ss *session)
 	}
 	for i, st := range all {
 		fs := funnelSeq{SequenceStats: st}
+		fs.ByLanguage = len(st.Languages) > 1 || len(st.Languages) == 1 && st.Languages[0].Language != ""
 		for _, state := range store.States {
 			n := st.Enrollments[state]
 			fs.States = append(fs.States, stateCount{State: state, N: n})

@@ -163,6 +163,7 @@ func (s *server) routes() {
 	m.Handle("GET "+Prefix+"/prospects.csv", s.page(s.exportProspects))
 	m.Handle("GET "+Prefix+"/prospects/{email}", s.page(s.prospectPage))
 	m.Handle("POST "+Prefix+"/prospects/bulk", s.post(s.prospectsBulk))
+	m.Handle("GET "+Prefix+"/prospects/{email}/export.json", s.page(s.exportProspectJSON))
 	m.Handle("POST "+Prefix+"/prospects/{email}/{action}", s.post(s.prospectAction))
 	m.Handle("GET "+Prefix+"/funnel", s.page(s.funnelPage))
 	m.Handle("GET "+Prefix+"/funnel.csv", s.page(s.funnelCSV))

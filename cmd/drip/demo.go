@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,7 @@ senders:
   - name: maria
     from: "Maria Rossi <maria@drip-demo.example>"
     daily_limit: 5000
+    pace: { min: 60ms, max: 180ms }   # a person's 60-180 s, shrunk like the rest
     smtp: { host: 127.0.0.1, port: {{smtp}}, tls: none }
     imap: { host: 127.0.0.1, port: {{imap}}, tls: none, username: maria, password: "{{imappass}}", poll: 1s, save_sent: off }
 engine:
@@ -222,12 +224,19 @@ func runDemo(ctx context.Context, g *globals, duration time.Duration, keep bool)
 		d.Close()
 		return err
 	}
+	if err := demoCapacity(runCtx, g.stdout, d.Store(), cfg); err != nil {
+		d.Close()
+		return err
+	}
 	if err := d.Run(runCtx); err != nil {
 		return err
 	}
 
 	paused, err := demoPaused(context.Background(), g, cfg)
 	if err != nil {
+		return err
+	}
+	if err := demoGaps(context.Background(), g, cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "\ndemo: sent=%d replied=%d paused=%d\n", sent.Load(), replied.Load(), paused)
@@ -247,6 +256,84 @@ func enrollDemo(ctx context.Context, st store.Store, cfg *configs.Config) error 
 		if err != nil {
 			return fmt.Errorf("enrolling %s: %w", p.email, err)
 		}
+	}
+	return nil
+}
+
+// demoHorizon is how far ahead the demo's capacity line looks: 10
+// seconds, 100 days on its clock (the forecast's week would be 0.7 s).
+const demoHorizon = 10 * time.Second
+
+// demoCapacity prints the capacity line of each sender on the demo's
+// clock: the sends due (the forecast of drip status --senders) against
+// what its pace lets it send in that time (the forecast's minute-long
+// steps are too coarse for a clock where a day is 0.1 s; the demo's
+// sequences have no window and its daily limit is far off).
+func demoCapacity(ctx context.Context, w io.Writer, st store.Store, cfg *configs.Config) error {
+	now := time.Now()
+	planned, err := st.EnrollmentsPlanned(ctx, now.Add(demoHorizon))
+	if err != nil {
+		return err
+	}
+	caps, _ := sequencer.Forecast(sequencer.CapacityParams{Config: cfg, Planned: planned, Now: now, Horizon: demoHorizon})
+	for i := range cfg.Senders {
+		s, k := &cfg.Senders[i], caps[i]
+		line := fmt.Sprintf("sender %s: pace %s between two sends (a person's minute or three, on the demo's clock); next %s: %d sends due",
+			s.Name, s.Pace, demoHorizon, k.Due)
+		if gap := s.Pace.Mean(); gap > 0 {
+			can := int(demoHorizon / gap)
+			line += fmt.Sprintf(", its pace lets it send about %d (load %.0f%%)", can, 100*float64(k.Due)/float64(can))
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// demoGaps prints, from the store, how far apart each sender's sends
+// started: inside its pace.
+func demoGaps(ctx context.Context, g *globals, cfg *configs.Config) error {
+	st, err := openStore(ctx, g, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	starts := map[string][]time.Time{}
+	for _, p := range demoProspects {
+		pr, err := st.ProspectGetByEmail(ctx, p.email)
+		if err != nil {
+			return err
+		}
+		ens, err := st.EnrollmentsByProspect(ctx, pr.ID)
+		if err != nil {
+			return err
+		}
+		for _, en := range ens {
+			sends, err := st.SendsByEnrollment(ctx, en.ID)
+			if err != nil {
+				return err
+			}
+			for _, s := range sends {
+				if s.StartedAt != nil && (s.Status == store.SendSent || s.Status == store.SendBounced) {
+					starts[s.Sender] = append(starts[s.Sender], *s.StartedAt)
+				}
+			}
+		}
+	}
+	for i := range cfg.Senders {
+		s := &cfg.Senders[i]
+		ts := starts[s.Name]
+		if len(ts) < 2 {
+			continue
+		}
+		slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+		lo, hi := ts[1].Sub(ts[0]), ts[1].Sub(ts[0])
+		for j := 2; j < len(ts); j++ {
+			d := ts[j].Sub(ts[j-1])
+			lo, hi = min(lo, d), max(hi, d)
+		}
+		fmt.Fprintf(g.stdout, "\nsender %s: %d sends, %s to %s apart (pace %s; longer when nothing was due)\n", s.Name, len(ts),
+			lo.Round(time.Millisecond), hi.Round(time.Millisecond), s.Pace)
 	}
 	return nil
 }

@@ -42,6 +42,19 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the demo's log has no %q", want)
 		}
 	}
+	// Issue 13: it sends like a person: the sender's pace and capacity
+	// line up front, and its sends (from the store) never closer than the
+	// pace's min.
+	if !regexp.MustCompile(`(?m)^sender maria: pace 60ms–180ms between two sends .*: \d+ sends due, its pace lets it send about \d+ \(load \d+%\)$`).MatchString(out) {
+		t.Errorf("the demo shows no pace and capacity line for maria\n%s", lastLines(strings.Split(out, "\n")[:min(8, len(lines))], 8))
+	}
+	g := regexp.MustCompile(`(?m)^sender maria: (\d+) sends, (\S+) to (\S+) apart \(pace 60ms–180ms`).FindStringSubmatch(out)
+	if g == nil {
+		t.Fatalf("the demo shows no gaps between maria's sends\n%s", lastLines(lines, 5))
+	}
+	if lo, err := time.ParseDuration(g[2]); err != nil || lo < 60*time.Millisecond {
+		t.Errorf("maria's sends were %s apart at the least (%v); want at least the pace's 60ms", g[2], err)
+	}
 	if took > 60*time.Second {
 		t.Errorf("drip demo --duration 20s took %s", took)
 	}

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(&command{
 		name:    "enroll",
-		args:    "--sequence S --email E [--first-name --last-name --company --met-at --first-contact DATE --timezone TZ --sender NAME --field k=v ...]",
+		args:    "--sequence S --email E [--first-name --last-name --company --met-at --first-contact DATE --timezone TZ --language L --basis B --basis-date D --basis-source TEXT --country CC --sender NAME --field k=v ...]",
 		summary: "enrol one lead in a sequence (the sales rep after a trade fair)",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			var req sequencer.EnrollRequest
@@ -33,6 +33,11 @@ func init() {
 			fs.StringVar(&p.Notes, "notes", "", "free `TEXT` about the lead (never used in emails)")
 			fs.StringVar(&req.Sender, "sender", "", "sender `NAME` (default: the first configured)")
 			fs.Var(fields, "field", "custom field `KEY=VALUE` the templates use (repeatable)")
+			var basis sequencer.Basis
+			fs.StringVar(&basis.Basis, "basis", "", "the lawful `BASIS` for writing: consent, customer or legitimate_interest")
+			fs.StringVar(&basis.Date, "basis-date", "", "`DATE` the basis was given, e.g. 2026-11-20")
+			fs.StringVar(&basis.Source, "basis-source", "", "where and how, e.g. `\"business card left at our stand, EIMA 2026\"`")
+			fs.StringVar(&basis.Country, "country", "", "the lead's `COUNTRY` (ISO 3166 alpha-2, e.g. PL)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q (every value is a flag, e.g. --email %s)", args[0], args[0])
@@ -40,7 +45,7 @@ func init() {
 				if req.Sequence == "" || p.Email == "" {
 					return usagef("--sequence and --email are required")
 				}
-				p.Fields = fields
+				p.Fields = sequencer.WithBasis(fields, basis)
 				return runEnroll(ctx, g, req)
 			}
 		},

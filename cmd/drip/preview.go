@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/drip-email/drip/cmd/internal/daemon"
@@ -18,7 +19,7 @@ import (
 func init() {
 	register(&command{
 		name:    "preview",
-		args:    "--sequence S --step K [--email E] [--raw] [flags]",
+		args:    "--sequence S --step K [--email E] [--language L] [--raw] [flags]",
 		summary: "print the message that would be sent, headers and body decoded (--raw: the exact RFC 5322 bytes)",
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			seq := fs.String("sequence", "", "sequence `NAME`")
@@ -27,6 +28,7 @@ func init() {
 			sender := fs.String("sender", "", "sender `NAME` (default: the enrollment's, else the first)")
 			at := fs.String("at", "", "render as of this RFC 3339 `TIME` (default now)")
 			raw := fs.Bool("raw", false, "print the exact RFC 5322 bytes that would be sent (encoded words, quoted-printable, CRLF)")
+			lang := fs.String("language", "", "render the `LANGUAGE` folder's variant (it, pl, ...; default: the prospect's language with --email, else the default files)")
 			return func(ctx context.Context, args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -39,7 +41,7 @@ func init() {
 					}
 					now = t
 				}
-				return runPreview(ctx, g, previewArgs{sequence: *seq, step: *step, email: *email, sender: *sender, now: now, raw: *raw})
+				return runPreview(ctx, g, previewArgs{sequence: *seq, step: *step, email: *email, sender: *sender, language: *lang, now: now, raw: *raw})
 			}
 		},
 	})
@@ -47,6 +49,7 @@ func init() {
 
 type previewArgs struct {
 	sequence, email, sender string
+	language                string
 	step                    int
 	now                     time.Time
 	raw                     bool // the wire form, not decoded
@@ -80,6 +83,12 @@ func runPreview(ctx context.Context, g *globals, a previewArgs) error {
 	}
 	if a.sender != "" {
 		senderName = a.sender
+	}
+	if a.language != "" {
+		if set.Variant(a.language) == "" {
+			return usagef("--language %s: sequence %s has no such language folder (it has: %s)", a.language, seqCfg.Name, orNone(set.Languages()))
+		}
+		p.Language = a.language
 	}
 	sc, ok := cfg.Sender(senderName)
 	if !ok {
@@ -144,7 +153,7 @@ func previewSubject(ctx context.Context, g *globals, cfg *configs.Config, seq *s
 	sample := templates.SampleData(seq.Config)
 	sp := sample.Prospect
 	p := store.Prospect{Email: sp.Email, FirstName: sp.FirstName, LastName: sp.LastName, Company: sp.Company,
-		Title: sp.Title, Phone: sp.Phone, MetAt: sp.MetAt, Language: sp.Language, Fields: sp.Fields}
+		Title: sp.Title, Phone: sp.Phone, MetAt: sp.MetAt, Language: a.language, Fields: sp.Fields}
 	e := store.Enrollment{Sequence: seq.Config.Name, FirstContact: sp.FirstContact, Anchor: sp.FirstContact}
 	snd := cfg.DefaultSender()
 	if seq.Config.Thread && a.step > 1 {
@@ -168,6 +177,13 @@ func previewSubject(ctx context.Context, g *globals, cfg *configs.Config, seq *s
 		e.LastStep = a.step - 1
 	}
 	return p, e, snd.Name, nil
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
 }
 
 func domainOf(email string) string {

@@ -350,14 +350,26 @@ func (e *procEnv) serve(name string) *child {
 	e.children = append(e.children, c)
 	e.mu.Unlock()
 	e.t.Cleanup(func() {
+		lines := 60
 		select {
 		case <-c.done:
 		default:
+			if e.t.Failed() {
+				// Still running when the test failed: SIGQUIT makes Go
+				// print every goroutine's stack to the log first, so
+				// that a stuck process says where it is stuck.
+				_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-c.done:
+				case <-time.After(5 * time.Second):
+				}
+				lines = 1500
+			}
 			_ = c.cmd.Process.Kill()
 			<-c.done
 		}
 		if e.t.Failed() {
-			e.t.Logf("log of drip serve %q:\n%s", c.name, c.log.tail(60))
+			e.t.Logf("log of drip serve %q:\n%s", c.name, c.log.tail(lines))
 		}
 	})
 	e.waitFor(time.Minute, "drip serve "+name+" to listen", func() (bool, string) {

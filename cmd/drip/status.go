@@ -90,6 +90,17 @@ func printStats(w io.Writer, all []sequencer.SequenceStats) {
 			row(fmt.Sprint(r.Step), r)
 		}
 		row("total", s.Total)
+		// The funnel by the prospects' language, once any has one: the
+		// same columns, summed over the steps.
+		if len(s.Languages) > 1 || len(s.Languages) == 1 && s.Languages[0].Language != "" {
+			for _, l := range s.Languages {
+				name := l.Language
+				if name == "" {
+					name = "none"
+				}
+				row("language "+name, l.StepStats)
+			}
+		}
 		tw.Flush()
 	}
 }
@@ -113,6 +124,17 @@ func printProspect(w io.Writer, v sequencer.ProspectView) {
 	field("met at", p.MetAt)
 	field("time zone", p.Timezone)
 	field("language", p.Language)
+	field("country", p.Country)
+	if p.Basis.Basis != "" {
+		b := p.Basis.Basis
+		if p.Basis.Date != "" {
+			b += " since " + p.Basis.Date
+		}
+		if p.Basis.Source != "" {
+			b += " (" + p.Basis.Source + ")"
+		}
+		field("lawful basis", b)
+	}
 	field("notes", p.Notes)
 	keys := make([]string, 0, len(p.Fields))
 	for k := range p.Fields {

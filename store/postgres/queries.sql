@@ -10,6 +10,7 @@ WITH due AS (
     WHERE {{template "part:due"}}
         AND ($5 = '[]' OR sequence IN {{texts "$5"}})
         AND ({{template "part:held"}}) = $6
+        AND NOT ({{template "part:paced"}})
     ORDER BY next_send_at
     LIMIT $4
     FOR UPDATE SKIP LOCKED

@@ -73,6 +73,33 @@ func testStats(t *testing.T, s store.Store) {
 			t.Fatalf("states = %v, want %v", st.States, wantStates)
 		}
 	}
+	// By language: a and b Italian (spelt two ways, folded by the caller),
+	// c and d Polish, e none.
+	for email, lang := range map[string]string{"a@s.example": "it", "b@s.example": "IT", "c@s.example": "pl", "d@s.example": "pl"} {
+		must(s.ProspectUpsert(ctx, &store.Prospect{Email: email, Language: lang}))(t)
+	}
+	byLang := map[string]store.LanguageStats{}
+	for _, l := range must(s.SequenceLanguageStats(ctx, "fair"))(t) {
+		byLang[l.Language] = l
+	}
+	wantLang := map[string]store.StepStats{
+		"it": {Sent: 1, Replied: 1, Skipped: 1},
+		"IT": {Sent: 1, AutoReplies: 1, Bounced: 1},
+		"pl": {Sent: 1, Bounced: 1, Unsubscribed: 1, Failed: 1},
+		"":   {Unknown: 1},
+	}
+	if len(byLang) != len(wantLang) {
+		t.Fatalf("by language = %+v", byLang)
+	}
+	for l, w := range wantLang {
+		if byLang[l].StepStats != w {
+			t.Errorf("language %q = %+v, want %+v", l, byLang[l].StepStats, w)
+		}
+	}
+	if st := byLang["pl"].States; st[store.StateBounced] != 1 || st[store.StateUnsubscribed] != 1 || byLang[""].States[store.StateActive] != 1 {
+		t.Errorf("states by language = %+v", byLang)
+	}
+
 	empty := must(s.SequenceStats(ctx, "never-used"))(t)
 	if len(empty.Steps) != 0 || empty.States[store.StateActive] != 0 {
 		t.Fatalf("stats of an unused sequence = %+v", empty)

@@ -59,6 +59,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"SearchFoldsCase", testSearchFoldsCase},
 		{"Stats", testStats},
 		{"SenderHolds", testSenderHolds},
+		{"SenderPace", testSenderPace},
+		{"SenderBounces", testSenderBounces},
 		{"EnrollmentsPlanned", testEnrollmentsPlanned},
 		{"OAuthGrant", testOAuthGrant},
 		{"OAuthGrantSerialised", testOAuthGrantSerialised},

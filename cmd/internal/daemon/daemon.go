@@ -415,7 +415,18 @@ func newWatcher(cfg *configs.Config, snd *sequencer.Sender, st store.Store, owne
 		// here too would write the key twice in every line.
 		Clock: clock.Now, Log: log.With("component", "imap"),
 		Metrics: m, OnHandled: onHandled,
-	}, &sequencer.InboundHandler{Store: st, Clock: clock, Trust: sequencer.Trust{AuthservID: ic.AuthservID}, Sequences: cfg.Sequences})
+	}, &sequencer.InboundHandler{Store: st, Clock: clock, Trust: sequencer.Trust{AuthservID: ic.AuthservID}, Sequences: cfg.Sequences,
+		Breakers: breakers(cfg, st, log)})
+}
+
+// breakers judge the senders' circuit breakers on bounce reports that come
+// back by mail.
+func breakers(cfg *configs.Config, st store.Store, log *slog.Logger) *sequencer.Breakers {
+	b := &sequencer.Breakers{Store: st, Protect: map[string]configs.Shield{}, Log: log.With("component", "breaker")}
+	for i := range cfg.Senders {
+		b.Protect[cfg.Senders[i].Name] = cfg.Senders[i].Protect
+	}
+	return b
 }
 
 // InstanceName is a process's lease owner name: unique per process,

@@ -91,7 +91,7 @@ func (s *Store) EnrollmentClaimDue(ctx context.Context, p store.ClaimParams) ([]
 	// would only add a BEGIN and a COMMIT to every claim).
 	var rows []enrollmentRow
 	err := s.write.SelectContext(ctx, &rows, s.q.EnrollmentClaim, utc(p.Now), p.Owner,
-		utc(p.LeaseUntil), p.Limit, jsonList(p.Sequences), p.Held)
+		utc(p.LeaseUntil), p.Limit, jsonList(p.Sequences), p.Held, jsonList(p.SkipSenders))
 	if err != nil {
 		return nil, fmt.Errorf("claiming due enrollments: %w", err)
 	}

@@ -41,6 +41,11 @@ type queries struct {
 	SenderDailyTake            string `query:"sender-daily-take"`
 	SenderDailyGiveBack        string `query:"sender-daily-give-back"`
 	SenderDailyUsed            string `query:"sender-daily-used"`
+	SenderPaceTake             string `query:"sender-pace-take"`
+	SenderPaceEarlier          string `query:"sender-pace-earlier"`
+	SenderPaces                string `query:"sender-paces"`
+	SenderBounces              string `query:"sender-bounces"`
+	SenderBreakerReset         string `query:"sender-breaker-reset"`
 	SendBegin                  string `query:"send-begin"`
 	SendRetry                  string `query:"send-retry"`
 	SendSettle                 string `query:"send-settle"`
@@ -76,6 +81,11 @@ type queries struct {
 	StatsEvents                string `query:"stats-events"`
 	StatsBounces               string `query:"stats-bounces"`
 	StatsStates                string `query:"stats-states"`
+	// languages.go
+	LanguageStatsSends   string `query:"language-stats-sends"`
+	LanguageStatsEvents  string `query:"language-stats-events"`
+	LanguageStatsBounces string `query:"language-stats-bounces"`
+	LanguageStatsStates  string `query:"language-stats-states"`
 	// security.go
 	SecretInsert          string `query:"secret-insert"`
 	SecretGet             string `query:"secret-get"`

@@ -246,6 +246,13 @@ SELECT count(*) FROM enrollments {{dueIndex}} WHERE {{template "part:due"}}
 -- The enrollment's sender is held at $1 (store.SenderHold).
 sender IN (SELECT sender FROM sender_holds WHERE until > $1)
 
+-- name: part:paced
+-- Passed over by the claim ($6 false: not the held senders' claim): the
+-- enrollment's sender is paced past $1 (its turn has not come), or the
+-- claimer has its next paced send in hand already ($7).
+NOT $6 AND (sender IN (SELECT sender FROM sender_pace WHERE not_before > $1)
+    OR ($7 <> '[]' AND sender IN {{texts "$7"}}))
+
 -- -------------------------------------------------------------------- sends
 
 -- name: send-gate
@@ -298,6 +305,50 @@ RETURNING used
 
 -- name: sender-daily-give-back
 UPDATE sender_daily SET used = used - 1 WHERE sender = $1 AND day = $2 AND used > 0
+
+-- name: sender-pace-take
+-- R9: a start at $2 takes the paced sender's turn if it has come
+-- (not_before <= $2); nothing from the sender then starts before $3. A
+-- start later than the turn by more than the slack ($4 = $2 - slack)
+-- begins a new run. No row: not its turn.
+INSERT INTO sender_pace (sender, not_before, run_since) VALUES ($1, $3, $2)
+ON CONFLICT (sender) DO UPDATE SET not_before = excluded.not_before,
+    run_since = CASE WHEN sender_pace.not_before < $4 THEN excluded.run_since ELSE sender_pace.run_since END
+WHERE sender_pace.not_before <= $2
+RETURNING not_before
+
+-- name: sender-pace-earlier
+-- Whether an enrollment of the same sender as enrollment $2, due at $3
+-- and planned before it, is not in flight and not in $1's hands: then
+-- that one goes first (the longest-due step first, over all instances; a
+-- step this instance decided before the turn moved on does not overtake
+-- one another instance gave back meanwhile).
+SELECT EXISTS (SELECT 1 FROM enrollments o JOIN enrollments me ON me.id = $2 AND o.sender = me.sender
+    WHERE o.state = 'active' AND o.next_send_at <= $3
+        AND (o.lease_owner IS NULL OR o.lease_owner <> $1 OR o.lease_until IS NULL OR o.lease_until <= $3)
+        AND (o.next_send_at < me.next_send_at OR (o.next_send_at = me.next_send_at AND o.id < me.id))
+        AND NOT EXISTS (SELECT 1 FROM sends x WHERE x.enrollment_id = o.id AND x.status = 'sending'))
+
+-- name: sender-paces
+SELECT sender, not_before, run_since FROM sender_pace ORDER BY sender
+
+-- name: sender-bounces
+-- The breaker's window: the sender's last $2 finished sends started since
+-- its last reset ($3 when never reset), and how many bounced: refused at
+-- RCPT (status bounced), or reported later by mail (a bounce event of the
+-- step, found through the prospect's timeline index).
+SELECT count(*) AS sends, COALESCE(sum(CASE WHEN w.status = 'bounced' OR EXISTS (
+        SELECT 1 FROM events ev WHERE ev.prospect_id = w.prospect_id AND ev.kind = 'bounce'
+            AND ev.enrollment_id = w.enrollment_id AND ev.step = w.step)
+    THEN 1 ELSE 0 END), 0) AS bounced
+FROM (SELECT s.enrollment_id, s.step, s.status, e.prospect_id FROM sends s JOIN enrollments e ON e.id = s.enrollment_id
+    WHERE s.sender = $1 AND s.status IN ('sent', 'bounced')
+        AND s.started_at >= COALESCE((SELECT counts_from FROM sender_breaker WHERE sender = $1), $3)
+    ORDER BY s.started_at DESC LIMIT $2) w
+
+-- name: sender-breaker-reset
+INSERT INTO sender_breaker (sender, counts_from) VALUES ($1, $2)
+ON CONFLICT (sender) DO UPDATE SET counts_from = excluded.counts_from
 
 -- name: sender-daily-used
 SELECT used FROM sender_daily WHERE sender = $1 AND day = $2
@@ -520,6 +571,40 @@ GROUP BY step
 
 -- name: stats-states
 SELECT 0 AS step, state AS what, count(*) AS n FROM enrollments WHERE sequence = $1 GROUP BY state
+
+-- The funnel of a sequence by the prospects' language as stored (the
+-- caller folds "it", "IT" and "it-IT" together); the same counts as the
+-- stats-* queries above, summed over the steps.
+
+-- name: language-stats-sends
+SELECT p.language AS lang, s.status AS what, count(*) AS n
+FROM sends s JOIN enrollments e ON e.id = s.enrollment_id JOIN prospects p ON p.id = e.prospect_id
+WHERE e.sequence = $1
+GROUP BY p.language, s.status
+
+-- name: language-stats-events
+SELECT p.language AS lang, ev.kind AS what, count(*) AS n
+FROM (SELECT DISTINCT enrollment_id, step, kind FROM events
+      WHERE sequence = $1 AND kind IN ('reply', 'auto_reply', 'unsubscribe') AND step > 0) ev
+JOIN enrollments e ON e.id = ev.enrollment_id JOIN prospects p ON p.id = e.prospect_id
+GROUP BY p.language, ev.kind
+
+-- name: language-stats-bounces
+SELECT p.language AS lang, '' AS what, count(*) AS n FROM (
+    SELECT s.enrollment_id, s.step
+    FROM sends s JOIN enrollments e ON e.id = s.enrollment_id
+    WHERE e.sequence = $1 AND s.status = 'bounced'
+    UNION
+    SELECT enrollment_id, step FROM events
+    WHERE sequence = $1 AND kind = 'bounce' AND step > 0 AND enrollment_id IS NOT NULL
+) b JOIN enrollments e ON e.id = b.enrollment_id JOIN prospects p ON p.id = e.prospect_id
+GROUP BY p.language
+
+-- name: language-stats-states
+SELECT p.language AS lang, e.state AS what, count(*) AS n
+FROM enrollments e JOIN prospects p ON p.id = e.prospect_id
+WHERE e.sequence = $1
+GROUP BY p.language, e.state
 
 -- ------------------------------------------------------------ sender holds
 

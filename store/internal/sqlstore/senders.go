@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,4 +60,64 @@ func (s *Store) EnrollmentsRedecide(ctx context.Context, sender string, from, no
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// paceTake is the pace gate of one start of a paced sender (R9): refused
+// (ErrPaced) while another instance holds an earlier due enrollment of the
+// sender, or before the sender's turn; else it takes the turn.
+func (s *Store) paceTake(ctx context.Context, tx *txn, st store.SendStart) (refusal, err error) {
+	started := utc(st.StartedAt)
+	var earlier bool
+	if err := tx.GetContext(ctx, &earlier, s.q.SenderPaceEarlier, st.Owner, st.EnrollmentID, started); err != nil {
+		return nil, fmt.Errorf("reading the turn of sender %s: %w", st.Sender, err)
+	}
+	if earlier {
+		return fmt.Errorf("sender %s: a step due earlier goes first: %w", st.Sender, store.ErrPaced), nil
+	}
+	var next dbTime
+	err = tx.GetContext(ctx, &next, s.q.SenderPaceTake, st.Sender, started, utc(started.Add(st.PaceGap)), utc(started.Add(-st.PaceSlack)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sender %s: %w", st.Sender, store.ErrPaced), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("taking the turn of sender %s: %w", st.Sender, err)
+	}
+	return nil, nil
+}
+
+// SenderPaces lists the paced senders' turns.
+func (s *Store) SenderPaces(ctx context.Context) ([]store.SenderPace, error) {
+	var rows []struct {
+		Sender    string `db:"sender"`
+		NotBefore dbTime `db:"not_before"`
+		RunSince  dbTime `db:"run_since"`
+	}
+	if err := s.read.SelectContext(ctx, &rows, s.q.SenderPaces); err != nil {
+		return nil, fmt.Errorf("reading the senders' pace: %w", err)
+	}
+	out := make([]store.SenderPace, len(rows))
+	for i, r := range rows {
+		out[i] = store.SenderPace{Sender: r.Sender, NotBefore: r.NotBefore.T, RunSince: r.RunSince.T}
+	}
+	return out, nil
+}
+
+// SenderBounces counts the breaker's window of the sender.
+func (s *Store) SenderBounces(ctx context.Context, sender string, window int) (store.BounceCount, error) {
+	var c struct {
+		Sends   int `db:"sends"`
+		Bounced int `db:"bounced"`
+	}
+	if err := s.read.GetContext(ctx, &c, s.q.SenderBounces, sender, window, utc(time.Unix(0, 0))); err != nil {
+		return store.BounceCount{}, fmt.Errorf("counting the bounces of sender %s: %w", sender, err)
+	}
+	return store.BounceCount{Sends: c.Sends, Bounced: c.Bounced}, nil
+}
+
+// SenderBreakerReset makes the breaker count from at on.
+func (s *Store) SenderBreakerReset(ctx context.Context, sender string, at time.Time) error {
+	if _, err := s.write.ExecContext(ctx, s.q.SenderBreakerReset, sender, utc(at)); err != nil {
+		return fmt.Errorf("resetting the breaker of sender %s: %w", sender, err)
+	}
+	return nil
 }

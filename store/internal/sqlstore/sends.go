@@ -80,7 +80,7 @@ type gateRow struct {
 }
 
 // refusal is the gate's answer for st given its row, nil when it may go on
-// to the daily cap.
+// to the sender's pace and daily cap.
 func (g gateRow) refusal(st store.SendStart) error {
 	started := utc(st.StartedAt)
 	switch {
@@ -132,6 +132,17 @@ func (s *Store) startBatch(ctx context.Context, tx *txn, ids []int64, order []in
 		}
 		if errs[i] = g.refusal(st); errs[i] != nil {
 			continue
+		}
+		if st.PaceGap > 0 {
+			// R9: the sender's turn before its daily cap (a refused turn
+			// takes nothing from the cap).
+			refusal, err := s.paceTake(ctx, tx, st)
+			if err != nil {
+				return err
+			}
+			if errs[i] = refusal; refusal != nil {
+				continue
+			}
 		}
 		if st.Day == "" {
 			ok = append(ok, i)
@@ -276,6 +287,11 @@ func (s *Store) sendStart(ctx context.Context, tx *txn, st store.SendStart) (ref
 		return fmt.Errorf("step %d of enrollment %d is already %s: %w", st.Step, st.EnrollmentID, g.SendStatus, store.ErrConflict), nil
 	}
 
+	if st.PaceGap > 0 {
+		if refusal, err := s.paceTake(ctx, tx, st); refusal != nil || err != nil {
+			return refusal, err
+		}
+	}
 	capped := st.Day != ""
 	if capped {
 		limit := int64(st.DailyLimit)

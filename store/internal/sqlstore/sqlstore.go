@@ -125,7 +125,7 @@ func (s *Store) ExplainClaim(ctx context.Context, p store.ClaimParams) (string, 
 		return "", fmt.Errorf("analyzing enrollments: %w", err)
 	}
 	rows, err := s.write.QueryContext(ctx, s.d.Explain+s.q.EnrollmentClaim, utc(p.Now), p.Owner,
-		utc(p.LeaseUntil), p.Limit, jsonList(p.Sequences), p.Held)
+		utc(p.LeaseUntil), p.Limit, jsonList(p.Sequences), p.Held, jsonList(p.SkipSenders))
 	if err != nil {
 		return "", fmt.Errorf("explaining the claim query: %w", err)
 	}
