@@ -89,6 +89,12 @@ func envVars(c *Config) []envVar {
 			envVar{n + "IMAP_AUTHSERV_ID", p + "imap.authserv_id", onIMAP(s, func(m *IMAP) func(string) error { return setString(&m.AuthservID) })},
 		)
 	}
+	for i := range c.Webhooks {
+		w := &c.Webhooks[i]
+		vs = append(vs,
+			envVar{fmt.Sprintf("WEBHOOKS_%d_URL", i), fmt.Sprintf("webhooks[%d].url", i), setString(&w.URL)},
+			envVar{fmt.Sprintf("WEBHOOKS_%d_SECRET", i), fmt.Sprintf("webhooks[%d].secret", i), setString(&w.Secret)})
+	}
 	return vs
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -197,6 +198,7 @@ func (c *Config) validate(src *source, ps *Problems) {
 		names[name], envNames[EnvName(name)] = i, name
 	}
 	c.validateGrantKey(src, ps)
+	c.validateWebhooks(src, ps)
 	e := &c.Engine
 	for _, f := range []struct {
 		path string
@@ -388,3 +390,31 @@ func (s *Sequence) validate(src *source, templatesDir string, ps *Problems) {
 }
 
 func isTLSMode(s string) bool { return s == "starttls" || s == "tls" || s == "none" }
+
+// webhookKinds are the event kinds a webhook can ask for (store.WebhookKinds).
+var webhookKinds = []string{"enrolled", "sent", "reply", "auto_reply", "deferred", "bounce",
+	"unsubscribe", "left", "completed", "failed"}
+
+// validateWebhooks never quotes a URL or a secret: either may hold a token.
+func (c *Config) validateWebhooks(src *source, ps *Problems) {
+	seen := map[string]int{}
+	for i, w := range c.Webhooks {
+		p := fmt.Sprintf("webhooks[%d]", i)
+		if u, err := url.Parse(w.URL); w.URL == "" {
+			src.problem(ps, p+".url", "missing: the receiver's http(s) URL")
+		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			src.problem(ps, p+".url", "expected an absolute http(s) URL")
+		} else if j, dup := seen[w.URL]; dup {
+			src.problem(ps, p+".url", "the same URL as webhooks[%d]", j)
+		}
+		seen[w.URL] = i
+		if w.Secret == "" {
+			src.problem(ps, p+".secret", "missing: set $DRIP_WEBHOOKS_%d_SECRET (the receiver checks each signature with it)", i)
+		}
+		for k, e := range w.Events {
+			if !slices.Contains(webhookKinds, e) {
+				src.problem(ps, fmt.Sprintf("%s.events[%d]", p, k), "%q: one of %s", e, strings.Join(webhookKinds, ", "))
+			}
+		}
+	}
+}

@@ -36,6 +36,12 @@ func (c *Config) Redacted() *Config {
 		}
 		r.Senders[i] = s
 	}
+	r.Webhooks = make([]Webhook, len(c.Webhooks))
+	for i, w := range c.Webhooks {
+		w.Secret = hide(w.Secret)
+		w.URL = RedactURL(w.URL)
+		r.Webhooks[i] = w
+	}
 	return &r
 }
 

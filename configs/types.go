@@ -28,6 +28,8 @@ type Config struct {
 	// server without TLS (tls: none) off loopback: the password crosses
 	// the network in clear. For a trusted network only.
 	AllowPlaintextAuth bool `yaml:"allow_plaintext_auth"`
+	// Webhooks are told of each event (README "Webhooks").
+	Webhooks []Webhook `yaml:"webhooks"`
 
 	// Sequences are loaded from SequencesDir by Load, keyed by name.
 	Sequences map[string]*Sequence `yaml:"-"`
@@ -420,3 +422,12 @@ func (t TimeOfDay) String() string { return fmt.Sprintf("%02d:%02d", int(t)/60, 
 // Hour and Minute of the time of day.
 func (t TimeOfDay) Hour() int   { return int(t) / 60 }
 func (t TimeOfDay) Minute() int { return int(t) % 60 }
+
+// Webhook is a receiver of signed event POSTs. Secret keys the
+// Drip-Signature HMAC ($DRIP_WEBHOOKS_<i>_SECRET); Events lists the kinds
+// to send (empty: every kind).
+type Webhook struct {
+	URL    string   `yaml:"url"`
+	Secret string   `yaml:"secret"`
+	Events []string `yaml:"events"`
+}

@@ -614,6 +614,20 @@ type Store interface {
 	SuppressionAdd(ctx context.Context, email, reason string, state State, kind EventKind, at time.Time) error
 
 	// Timeline.
+	// WebhooksSync makes the configured webhooks those of targets: a
+	// webhook no longer configured is dropped with its pending deliveries.
+	WebhooksSync(ctx context.Context, targets []WebhookTarget) error
+	// WebhookClaim leases to owner until `until` up to limit deliveries due
+	// at now, each the oldest pending one of its prospect for its webhook
+	// (none while an earlier one is pending, failing or leased), oldest
+	// first.
+	WebhookClaim(ctx context.Context, owner string, now, until time.Time, limit int) ([]WebhookDelivery, error)
+	// WebhookDelivered deletes a delivery owner holds (ErrLeaseLost if not).
+	WebhookDelivered(ctx context.Context, id int64, owner string) error
+	// WebhookRetry releases a delivery owner holds, due again at next.
+	WebhookRetry(ctx context.Context, id int64, owner string, next time.Time, failure string) error
+	// WebhookPending counts the deliveries not made yet.
+	WebhookPending(ctx context.Context) (int, error)
 	EventAdd(ctx context.Context, e Event) error
 	Timeline(ctx context.Context, prospectID int64) ([]Event, error)
 
@@ -688,9 +702,37 @@ type Instance interface {
 	Close() error
 }
 
+// WebhookTarget is a configured webhook as the store keeps it: the
+// outbox gets a row for each event of one of Kinds (none: every kind).
+type WebhookTarget struct {
+	URL   string
+	Kinds []EventKind
+}
+
+// WebhookKinds are the event kinds a webhook can be told of.
+var WebhookKinds = []EventKind{EventEnrolled, EventSent, EventReply, EventAutoReply, EventDeferred,
+	EventBounce, EventUnsubscribe, EventLeft, EventCompleted, EventFailed}
+
+// WebhookDelivery is an outbox row claimed for delivery: one event for one
+// webhook. Key is the event's idempotency key, the same for every webhook
+// and every attempt.
+type WebhookDelivery struct {
+	ID         int64
+	WebhookURL string
+	Key        string
+	Kind       EventKind
+	Prospect   Prospect // as it is now (its ID only, if it was forgotten since)
+	Sequence   string
+	Step       int
+	Detail     string
+	At         time.Time
+	Attempts   int // failed attempts so far
+}
+
 // Rescued is what one LeasesRescue released.
 type Rescued struct {
 	Owners      []string // the dead instances it found
 	Enrollments int      // claim leases released
 	Mailboxes   int      // mailbox leases released
+	Webhooks    int      // webhook deliveries released
 }

@@ -50,6 +50,18 @@ type procSetup struct {
 	senderTZ   string // the sender's time zone ("" = UTC)
 	lease      string // engine.lease ("" = 2s; "default" = not set: 5m)
 	imapPort   int    // the sender's IMAP server (0 = none), user maria, password procIMAPPassword
+	webhook    string // a webhook's URL ("" = none), secret procWebhookSecret
+}
+
+// procWebhookSecret signs the deliveries to procSetup.webhook.
+const procWebhookSecret = "whsec-proc-9fQ2"
+
+// webhookLine is the webhooks section of drip.yaml ("" without one).
+func (s procSetup) webhookLine() string {
+	if s.webhook == "" {
+		return ""
+	}
+	return fmt.Sprintf("webhooks: [ { url: %q, secret: %q } ]\n", s.webhook, procWebhookSecret)
 }
 
 // procIMAPPassword is maria's IMAP password when procSetup.imapPort is set.
@@ -119,8 +131,8 @@ senders:
     timezone: %s
     smtp: { host: 127.0.0.1, port: %d, tls: none }
 %s%s
-`, s.dbURL, s.workers, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), s.dailyLimit, tz, sink.Port(),
-			s.imapLine(), s.engineLine()),
+%s`, s.dbURL, s.workers, filepath.Join(dir, "sequences"), filepath.Join(dir, "templates"), s.dailyLimit, tz, sink.Port(),
+			s.imapLine(), s.engineLine(), s.webhookLine()),
 		"sequences/" + procSequence + ".yaml": fmt.Sprintf("name: %s\nsteps: %d\ninterval: %s\nfirst_step_after: 0\ntimezone: UTC\nthread: false\n",
 			procSequence, s.steps, s.interval),
 	}

@@ -87,3 +87,74 @@ func backendCPU(db string) time.Duration {
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
+
+// TestWebhookOrderAcrossOpenTransactions: ids are drawn before commit, so
+// a prospect's earlier event (in a transaction still open) can have a lower
+// outbox id than a later one already committed. The later one is not
+// handed out until the earlier one's transaction ends; then they come in
+// order.
+func TestWebhookOrderAcrossOpenTransactions(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if err := s.WebhooksSync(ctx, []store.WebhookTarget{{URL: "http://127.0.0.1:1/h"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := store.Prospect{Email: "ola@example.com", CreatedAt: t0}
+	if _, err := s.ProspectUpsert(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	var ens []store.Enrollment
+	for _, seq := range []string{"fair", "webinar"} {
+		e := store.Enrollment{ProspectID: p.ID, Sequence: seq, Sender: "rep1", FirstContact: t0, NextSendAt: &t0, CreatedAt: t0}
+		if _, err := s.EnrollmentCreate(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		ens = append(ens, e)
+	}
+	now := t0.Add(time.Hour)
+	deliverAll := func() []store.EventKind {
+		var kinds []store.EventKind
+		for {
+			ds, err := s.WebhookClaim(ctx, "A", now, now.Add(time.Minute), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) == 0 {
+				return kinds
+			}
+			for _, d := range ds {
+				kinds = append(kinds, d.Kind)
+				if err := s.WebhookDelivered(ctx, d.ID, "A"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if got := deliverAll(); len(got) != 2 {
+		t.Fatalf("enrolments delivered: %v", got)
+	}
+	// A reply recorded in a transaction left open (the fair enrollment) ...
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (prospect_id, enrollment_id, sequence, kind, at) VALUES ($1, $2, 'fair', 'reply', $3)`,
+		p.ID, ens[0].ID, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// ... then the webinar enrollment completes, committed at once.
+	if err := s.EventAdd(ctx, store.Event{EnrollmentID: ens[1].ID, Kind: store.EventCompleted, At: t0.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliverAll(); len(got) != 0 {
+		t.Fatalf("delivered %v while an earlier event of the prospect was uncommitted", got)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := deliverAll(); len(got) != 2 || got[0] != store.EventReply || got[1] != store.EventCompleted {
+		t.Fatalf("after the commit: %v, want reply then completed", got)
+	}
+}

@@ -147,3 +147,24 @@ SELECT owner FROM instances i WHERE {{template "part:instance-dead"}}
 -- name: instances-forget
 -- Only if still dead: an instance that took its lock again stays.
 DELETE FROM instances i WHERE {{anyText "owner" "$2"}} AND {{template "part:instance-dead"}}
+
+-- name: webhook-claim
+-- The head of each (webhook, prospect) queue, due and not leased. SKIP
+-- LOCKED: a head another instance is leasing is passed over, and its
+-- successors are not heads while it exists, so the order holds. A row
+-- waits while a transaction that ran when it was queued still runs: an
+-- earlier row of its prospect may be in it, uncommitted (migration 00015).
+WITH head AS (
+    SELECT o.id FROM webhook_outbox o
+    WHERE o.next_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2)
+        AND (cardinality(o.blockers) = 0 OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+            WHERE a.backend_xid = ANY (o.blockers)))
+        AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
+            WHERE p.webhook_id = o.webhook_id AND p.prospect_id = o.prospect_id AND p.id < o.id)
+    ORDER BY o.id
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_outbox o SET lease_owner = $1, lease_until = $3
+FROM head WHERE o.id = head.id
+RETURNING o.id, o.webhook_id, o.event_key, o.prospect_id, o.kind, o.sequence, o.step, o.detail, o.at, o.attempts

@@ -46,3 +46,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $
 INSERT INTO enrollments (prospect_id, sequence, sender, state, first_contact, anchor, next_send_at,
     created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+
+-- name: webhook-claim
+-- The head of each (webhook, prospect) queue, due and not leased; one
+-- writer at a time, so the subquery and the update see the same rows.
+UPDATE webhook_outbox SET lease_owner = $1, lease_until = $3
+WHERE id IN (
+    SELECT o.id FROM webhook_outbox o
+    WHERE o.next_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2)
+        AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
+            WHERE p.webhook_id = o.webhook_id AND p.prospect_id = o.prospect_id AND p.id < o.id)
+    ORDER BY o.id
+    LIMIT $4
+)
+RETURNING id, webhook_id, event_key, prospect_id, kind, sequence, step, detail, at, attempts

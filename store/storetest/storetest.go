@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Unsuppress", testUnsuppress},
 		{"Users", testUsers},
 		{"ProspectListBySenders", testProspectListBySenders},
+		{"WebhookOutbox", testWebhookOutbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

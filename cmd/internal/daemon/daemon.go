@@ -32,6 +32,7 @@ import (
 	"github.com/drip-email/drip/sequencer"
 	"github.com/drip-email/drip/store"
 	"github.com/drip-email/drip/web"
+	"github.com/drip-email/drip/webhooks"
 )
 
 // Options configure a Daemon. Config is required.
@@ -72,6 +73,7 @@ type Daemon struct {
 	// seen as a change by the reload).
 	seqsFP   uint64
 	eng      *sequencer.Engine
+	hooks    *webhooks.Dispatcher // nil: no webhook configured
 	watchers []*imapwatch.Watcher
 	// listeners: http.listen first, then http.public_listen when set.
 	listeners []*listener
@@ -214,6 +216,9 @@ func New(ctx context.Context, o Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.hooks, err = newWebhooks(ctx, cfg, st, d.owner, clock, reg, log.With("component", "webhooks")); err != nil {
+		return nil, err
+	}
 	control := &sequencer.Control{Store: st, Clock: clock, Config: cfg, Wake: d.eng.Wake}
 
 	if !cfg.Engine.DisableWatch {
@@ -327,6 +332,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if err := w.Run(watchCtx); err != nil {
 				errs <- err
 			}
+		}()
+	}
+	if d.hooks != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = d.hooks.Run(watchCtx)
 		}()
 	}
 	// SIGHUP is caught from here on: one sent once "drip serving" is

@@ -77,6 +77,13 @@ func (s *Store) LeasesRescue(ctx context.Context) (store.Rescued, error) {
 			return err
 		}
 		r.Mailboxes = int(n)
+		if res, err = tx.ExecContext(ctx, s.q.WebhookLeasesReleaseOwners, jsonList(dead)); err != nil {
+			return fmt.Errorf("releasing webhook deliveries: %w", err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		r.Webhooks = int(n)
 		return nil
 	})
 	if err != nil {

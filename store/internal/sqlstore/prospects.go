@@ -176,6 +176,7 @@ func (s *Store) ProspectForget(ctx context.Context, email string, at time.Time) 
 			{"enrollments", s.q.ForgetEnrollments, []any{row.ID, at}},
 			{"events", s.q.ForgetEvents, []any{row.ID}},
 			{"sends", s.q.ForgetSends, []any{row.ID}},
+			{"webhook deliveries", s.q.WebhookOutboxForget, []any{row.ID}},
 			{"prospect", s.q.ProspectForget, []any{row.ID, at}},
 		}
 		for _, st := range steps {

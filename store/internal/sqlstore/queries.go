@@ -122,4 +122,14 @@ type queries struct {
 	SenderHoldClear     string `query:"sender-hold-clear"`
 	EnrollmentsPlanned  string `query:"enrollments-planned"`
 	EnrollmentsRedecide string `query:"enrollments-redecide"`
+	// webhooks.go
+	WebhooksList               string `query:"webhooks-list"`
+	WebhookUpsert              string `query:"webhook-upsert"`
+	WebhooksDropOthers         string `query:"webhooks-drop-others"`
+	WebhookClaim               string `query:"webhook-claim"`
+	WebhookDelivered           string `query:"webhook-delivered"`
+	WebhookRetry               string `query:"webhook-retry"`
+	WebhookPending             string `query:"webhook-pending"`
+	WebhookOutboxForget        string `query:"webhook-outbox-forget"`
+	WebhookLeasesReleaseOwners string `query:"webhook-leases-release-owners"`
 }

@@ -689,3 +689,36 @@ WHERE p.forgotten_at IS NULL
         AND ($2 = '' OR e.sequence = $2) AND ($3 = '' OR e.state = $3))
     AND ($4 = '' OR {{contains "p.email_norm" "$4"}} OR {{contains "p.search_fold" "$4"}})
 ORDER BY p.email_norm LIMIT $5
+
+-- ----------------------------------------------------------------- webhooks
+-- The outbox rows are written by triggers (migration 00015) in the
+-- transaction of each event; webhook-claim is the driver's.
+
+-- name: webhooks-list
+SELECT id, url FROM webhooks
+
+-- name: webhook-upsert
+INSERT INTO webhooks (url, kinds) VALUES ($1, $2)
+ON CONFLICT (url) DO UPDATE SET kinds = excluded.kinds
+
+-- name: webhooks-drop-others
+-- Deleting a webhook deletes its pending deliveries (ON DELETE CASCADE).
+DELETE FROM webhooks WHERE NOT ({{anyText "url" "$1"}})
+
+-- name: webhook-delivered
+DELETE FROM webhook_outbox WHERE id = $1 AND lease_owner = $2
+
+-- name: webhook-retry
+UPDATE webhook_outbox SET attempts = attempts + 1, next_at = $3, last_error = $4,
+    lease_owner = '', lease_until = NULL
+WHERE id = $1 AND lease_owner = $2
+
+-- name: webhook-pending
+SELECT count(*) FROM webhook_outbox
+
+-- name: webhook-outbox-forget
+DELETE FROM webhook_outbox WHERE prospect_id = $1
+
+-- name: webhook-leases-release-owners
+UPDATE webhook_outbox SET lease_owner = '', lease_until = NULL
+WHERE lease_until IS NOT NULL AND {{anyText "lease_owner" "$1"}}
