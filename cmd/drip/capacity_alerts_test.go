@@ -1,12 +1,7 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // capacityAlertTests are promtool unit tests of the capacity alerts: they
@@ -52,25 +47,5 @@ tests:
 
 func TestCapacityAlertsPromtool(t *testing.T) {
 	bin := promtool(t)
-	rules := loadAlertRules(t)
-	for gi := range rules.Groups {
-		for ri := range rules.Groups[gi].Rules {
-			rules.Groups[gi].Rules[ri].Annotations = nil
-		}
-	}
-	stripped, err := yaml.Marshal(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, body := range map[string][]byte{"rules.yml": stripped, "rules_test.yml": []byte(capacityAlertTests)} {
-		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(bin, "test", "rules", "rules_test.yml")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool test rules: %v\n%s", err, out)
-	}
+	promtoolTestRules(t, bin, capacityAlertTests)
 }

@@ -1273,14 +1273,11 @@ tests:
           - exp_labels: { severity: critical }
 `
 
-// TestAlertRulesPromtool checks the rule file with promtool and runs the
-// unit tests above on its expressions (annotations stripped: they are
-// text, and TestDashboardAndAlertsUseExportedMetrics reads them).
-func TestAlertRulesPromtool(t *testing.T) {
-	bin := promtool(t)
-	if out, err := exec.Command(bin, "check", "rules", alertsFile).CombinedOutput(); err != nil {
-		t.Fatalf("promtool check rules %s: %v\n%s", alertsFile, err, out)
-	}
+// promtoolTestRules runs `promtool test rules` on the unit tests in tests
+// against the shipped rule file, annotations stripped (they are text, and
+// TestDashboardAndAlertsUseExportedMetrics reads them).
+func promtoolTestRules(t *testing.T, bin, tests string) {
+	t.Helper()
 	rules := loadAlertRules(t)
 	for gi := range rules.Groups {
 		for ri := range rules.Groups[gi].Rules {
@@ -1292,7 +1289,7 @@ func TestAlertRulesPromtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for name, body := range map[string][]byte{"rules.yml": stripped, "rules_test.yml": []byte(alertRulesTests)} {
+	for name, body := range map[string][]byte{"rules.yml": stripped, "rules_test.yml": []byte(tests)} {
 		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -1302,6 +1299,17 @@ func TestAlertRulesPromtool(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
+}
+
+// TestAlertRulesPromtool checks the rule file with promtool and runs the
+// unit tests above on its expressions (annotations stripped: they are
+// text, and TestDashboardAndAlertsUseExportedMetrics reads them).
+func TestAlertRulesPromtool(t *testing.T) {
+	bin := promtool(t)
+	if out, err := exec.Command(bin, "check", "rules", alertsFile).CombinedOutput(); err != nil {
+		t.Fatalf("promtool check rules %s: %v\n%s", alertsFile, err, out)
+	}
+	promtoolTestRules(t, bin, alertRulesTests)
 }
 
 // tcpProxy stands between serve and PostgreSQL, so a test can take the

@@ -1,12 +1,7 @@
 package main
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // webhookAlertTests: the backlog alert fires when the outbox stays over
@@ -35,25 +30,5 @@ tests:
 
 func TestWebhookAlertPromtool(t *testing.T) {
 	bin := promtool(t)
-	rules := loadAlertRules(t)
-	for gi := range rules.Groups {
-		for ri := range rules.Groups[gi].Rules {
-			rules.Groups[gi].Rules[ri].Annotations = nil
-		}
-	}
-	stripped, err := yaml.Marshal(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for name, body := range map[string][]byte{"rules.yml": stripped, "rules_test.yml": []byte(webhookAlertTests)} {
-		if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(bin, "test", "rules", "rules_test.yml")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool test rules: %v\n%s", err, out)
-	}
+	promtoolTestRules(t, bin, webhookAlertTests)
 }
