@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/drip-email/drip/configs"
 	"github.com/drip-email/drip/internal/testrig"
 	"github.com/drip-email/drip/sequencer"
@@ -40,19 +38,7 @@ func TestDovecotOutOfOfficeDefers(t *testing.T) {
 
 	for _, b := range testrig.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			c, err := imapclient.DialInsecure(addr, nil)
-			if err != nil {
-				t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
-			}
-			defer c.Close()
-			if err := c.Login(user, password).Wait(); err != nil {
-				t.Fatalf("logging in to Dovecot: %v", err)
-			}
-			mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
-			if err := c.Create(mailbox, nil).Wait(); err != nil {
-				t.Fatalf("creating %s: %v", mailbox, err)
-			}
-			t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+			c, mailbox := dovecotMailbox(t, addr, user, password)
 
 			st := testrig.Open(t, b.URL(t))
 			ctx := context.Background()

@@ -41,26 +41,33 @@ func dovecot(t *testing.T) (addr, user, password string) {
 	return f[0], f[1], f[2]
 }
 
+// dovecotMailbox signs in to the test Dovecot and creates a mailbox of the
+// test's own, so runs never see each other's mail; both go with the test.
+func dovecotMailbox(t *testing.T, addr, user, password string) (*imapclient.Client, string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(user, password).Wait(); err != nil {
+		t.Fatalf("logging in to Dovecot: %v", err)
+	}
+	mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
+	if err := c.Create(mailbox, nil).Wait(); err != nil {
+		t.Fatalf("creating %s: %v", mailbox, err)
+	}
+	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+	return c, mailbox
+}
+
 // TestDovecotIdleReplyStaysUnread: against a real Dovecot, a reply APPENDed
 // while the watcher idles turns the enrollment replied, and the message
 // keeps its unread state.
 func TestDovecotIdleReplyStaysUnread(t *testing.T) {
 	addr, user, password := dovecot(t)
 
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
-	}
-	defer c.Close()
-	if err := c.Login(user, password).Wait(); err != nil {
-		t.Fatalf("logging in to Dovecot: %v", err)
-	}
-	// A mailbox of this test's own, so runs never see each other's mail.
-	mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
-	if err := c.Create(mailbox, nil).Wait(); err != nil {
-		t.Fatalf("creating %s: %v", mailbox, err)
-	}
-	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+	c, mailbox := dovecotMailbox(t, addr, user, password)
 
 	st := testrig.Open(t, testrig.SQLiteURL(t))
 	a := seed(t, st, "luca.verdi@acciaierie.example", "trade-fair")
@@ -120,19 +127,7 @@ func splitHostPort(t testing.TB, addr string) (string, int) {
 // from an unknown address stays unmatched.
 func TestDovecotNothingSentYet(t *testing.T) {
 	addr, user, password := dovecot(t)
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
-	}
-	defer c.Close()
-	if err := c.Login(user, password).Wait(); err != nil {
-		t.Fatalf("logging in to Dovecot: %v", err)
-	}
-	mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
-	if err := c.Create(mailbox, nil).Wait(); err != nil {
-		t.Fatalf("creating %s: %v", mailbox, err)
-	}
-	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+	c, mailbox := dovecotMailbox(t, addr, user, password)
 
 	st := testrig.Open(t, testrig.SQLiteURL(t))
 	host, port := splitHostPort(t, addr)
@@ -239,19 +234,7 @@ func appendTo(t *testing.T, c *imapclient.Client, mailbox string, raw []byte) {
 // unsubscribes (issue 18).
 func TestDovecotForgedStopIsFlagged(t *testing.T) {
 	addr, user, password := dovecot(t)
-	c, err := imapclient.DialInsecure(addr, nil)
-	if err != nil {
-		t.Fatalf("connecting to Dovecot at %s: %v", addr, err)
-	}
-	defer c.Close()
-	if err := c.Login(user, password).Wait(); err != nil {
-		t.Fatalf("logging in to Dovecot: %v", err)
-	}
-	mailbox := fmt.Sprintf("drip-test-%d", time.Now().UnixNano())
-	if err := c.Create(mailbox, nil).Wait(); err != nil {
-		t.Fatalf("creating %s: %v", mailbox, err)
-	}
-	t.Cleanup(func() { _ = c.Delete(mailbox).Wait() })
+	c, mailbox := dovecotMailbox(t, addr, user, password)
 
 	st := testrig.Open(t, testrig.SQLiteURL(t))
 	forged := seed(t, st, "luca.verdi@acciaierie.example", "trade-fair")
