@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -71,15 +72,9 @@ func nonNil(s []string) []string {
 // (?q=&state=&sequence=), as a CSV file.
 func (s *server) exportProspects(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.ProspectFilter{Search: strings.TrimSpace(q.Get("q")), Sequence: q.Get("sequence")}
-	if st := q.Get("state"); st != "" {
-		if !slices.Contains(store.States, store.State(st)) {
-			return badRequest("state=%q: want one of %v", st, store.States)
-		}
-		f.State = store.State(st)
-	}
-	if f.Sequence != "" && !slices.Contains(s.o.Config.SequenceNames(), f.Sequence) {
-		return badRequest("sequence=%q is not configured", f.Sequence)
+	f, err := s.prospectFilter(q)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="prospects.csv"`)
@@ -87,4 +82,20 @@ func (s *server) exportProspects(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("exporting prospects: %w", err)
 	}
 	return nil
+}
+
+// prospectFilter reads the list's filter (?q=&state=&sequence=) as the web
+// UI's, refusing an unknown state or sequence.
+func (s *server) prospectFilter(q url.Values) (store.ProspectFilter, error) {
+	f := store.ProspectFilter{Search: strings.TrimSpace(q.Get("q")), Sequence: q.Get("sequence")}
+	if st := q.Get("state"); st != "" {
+		if !slices.Contains(store.States, store.State(st)) {
+			return f, badRequest("state=%q: want one of %v", st, store.States)
+		}
+		f.State = store.State(st)
+	}
+	if f.Sequence != "" && !slices.Contains(s.o.Config.SequenceNames(), f.Sequence) {
+		return f, badRequest("sequence=%q is not configured", f.Sequence)
+	}
+	return f, nil
 }

@@ -2,12 +2,9 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/drip-email/drip/sequencer"
-	"github.com/drip-email/drip/store"
 )
 
 // The prospect list, a page at a time (the web UI's list, for machines).
@@ -39,15 +36,9 @@ type listResponse struct {
 // search; page is 1-based; limit is 1..500 (default 50).
 func (s *server) listProspects(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.ProspectFilter{Search: strings.TrimSpace(q.Get("q")), Sequence: q.Get("sequence")}
-	if st := q.Get("state"); st != "" {
-		if !slices.Contains(store.States, store.State(st)) {
-			return badRequest("state=%q: want one of %v", st, store.States)
-		}
-		f.State = store.State(st)
-	}
-	if f.Sequence != "" && !slices.Contains(s.o.Config.SequenceNames(), f.Sequence) {
-		return badRequest("sequence=%q is not configured", f.Sequence)
+	f, err := s.prospectFilter(q)
+	if err != nil {
+		return err
 	}
 	if snd := q.Get("sender"); snd != "" {
 		if _, ok := s.o.Config.Sender(snd); !ok {

@@ -142,32 +142,3 @@ func successorText(s store.Successor) string {
 	}
 	return s.Name
 }
-
-// deferred: an out-of-office reply's return date moved the anchor of an
-// active enrollment so that its next step lands at the first window
-// instant after the return (R5b). It applies only to the version read, so
-// that a deferral never overwrites a change it did not see; the lease, if
-// any, stays (a claimed step decides again when it starts).
-func deferred(e store.Enrollment, anchor, next time.Time, detail string, at time.Time) store.Transition {
-	return store.Transition{
-		EnrollmentID:  e.ID,
-		From:          []store.State{store.StateActive},
-		To:            store.StateActive,
-		At:            at,
-		Anchor:        &anchor,
-		NextSendAt:    &next,
-		ExpectVersion: e.Version,
-		Event: &store.Event{ProspectID: e.ProspectID, EnrollmentID: e.ID, Sequence: e.Sequence,
-			Kind: store.EventDeferred, Detail: detail, At: at},
-	}
-}
-
-// left: an auto-reply said the person left the company; the enrollment
-// ends in state left with the successor it named (none: zero). Not a
-// bounce, and the address is not suppressed.
-func left(e store.Enrollment, succ store.Successor, ev store.Event) store.Transition {
-	ev.Kind = store.EventLeft
-	t := ended(e, store.StateLeft, "left the company", ev)
-	t.Successor = &succ
-	return t
-}

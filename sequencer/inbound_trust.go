@@ -128,19 +128,6 @@ func flaggedEvent(ref store.SentRef, msgID, detail string, at time.Time) store.E
 	return refEvent(ref, store.EventFlagged, msgID, clip(detail), at)
 }
 
-// pausedForReview: a reply or stop request that could be forged stops the
-// canned mail until a person has looked (R5), and suppresses nothing.
-func pausedForReview(e store.Enrollment, at time.Time) store.Transition {
-	return store.Transition{
-		EnrollmentID: e.ID,
-		From:         []store.State{store.StateActive},
-		To:           store.StatePaused,
-		At:           at,
-		Reason:       FlaggedReason,
-		Event:        &store.Event{Kind: store.EventPaused, Detail: FlaggedReason, At: at},
-	}
-}
-
 // DecideInboundTrusting is DecideInbound with the mailbox's Trust: a
 // message that fails it, and one that can only be an outsider's, is
 // flagged rather than acted on (see the top of this file).

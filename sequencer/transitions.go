@@ -41,6 +41,14 @@ func paused(e store.Enrollment, at time.Time) store.Transition {
 	}
 }
 
+// pausedForReview: a reply or stop request that could be forged stops the
+// canned mail until a person has looked (R5), and suppresses nothing.
+func pausedForReview(e store.Enrollment, at time.Time) store.Transition {
+	t := paused(e, at)
+	t.Reason, t.Event.Detail = FlaggedReason, FlaggedReason
+	return t
+}
+
 // resumed: a paused or replied enrollment becomes active again with its
 // anchor shifted by the pause (R5) and its next step planned; it applies
 // only to the version read, so that a resume never overwrites a change it
@@ -152,4 +160,33 @@ func stepEvent(e store.Enrollment, step int, kind store.EventKind, msgID, detail
 // completedEvent: every step is handled (R6).
 func completedEvent(e store.Enrollment, at time.Time) store.Event {
 	return stepEvent(e, 0, store.EventCompleted, "", "", at)
+}
+
+// deferred: an out-of-office reply's return date moved the anchor of an
+// active enrollment so that its next step lands at the first window
+// instant after the return (R5b). It applies only to the version read, so
+// that a deferral never overwrites a change it did not see; the lease, if
+// any, stays (a claimed step decides again when it starts).
+func deferred(e store.Enrollment, anchor, next time.Time, detail string, at time.Time) store.Transition {
+	return store.Transition{
+		EnrollmentID:  e.ID,
+		From:          []store.State{store.StateActive},
+		To:            store.StateActive,
+		At:            at,
+		Anchor:        &anchor,
+		NextSendAt:    &next,
+		ExpectVersion: e.Version,
+		Event: &store.Event{ProspectID: e.ProspectID, EnrollmentID: e.ID, Sequence: e.Sequence,
+			Kind: store.EventDeferred, Detail: detail, At: at},
+	}
+}
+
+// left: an auto-reply said the person left the company; the enrollment
+// ends in state left with the successor it named (none: zero). Not a
+// bounce, and the address is not suppressed.
+func left(e store.Enrollment, succ store.Successor, ev store.Event) store.Transition {
+	ev.Kind = store.EventLeft
+	t := ended(e, store.StateLeft, "left the company", ev)
+	t.Successor = &succ
+	return t
 }
