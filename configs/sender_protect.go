@@ -28,17 +28,26 @@ func (p *Pace) Mean() time.Duration {
 	return (p.Min.Approx() + p.Max.Approx()) / 2
 }
 
-// DefaultPace is the pace of a personal-mailbox preset when the sender
-// sets none: 60–180 s, 30 an hour on average, which is what peers use
-// (Woodpecker about 30 an hour per mailbox; Instantly a minimum gap plus a
-// random 0–5 minutes) and well inside Microsoft 365's 30 a minute and
-// Gmail's daily limits. A custom server gets none: it may be a relay.
-func DefaultPace(provider string) *Pace {
-	switch provider {
-	case "gmail", "microsoft365":
-		return &Pace{Min: Span{Dur: 60 * time.Second}, Max: Span{Dur: 180 * time.Second}}
+// DefaultPace is the pace of a sender that sets none: every preset is a
+// person's mailbox and gets 60–180 s, 30 an hour on average, which is what
+// peers use (Woodpecker about 30 an hour per mailbox; Instantly a minimum
+// gap plus a random 0–5 minutes) and well inside Microsoft 365's 30 a
+// minute and Gmail's daily limits. A custom server gets none (it may be a
+// relay), unless its host is Gmail's or Microsoft 365's own.
+func (s *Sender) DefaultPace() *Pace {
+	if s.MailProvider() == "" && (s.Provider == "" || s.Provider == ProviderCustom) {
+		return nil
 	}
-	return nil
+	return &Pace{Min: Span{Dur: 60 * time.Second}, Max: Span{Dur: 180 * time.Second}}
+}
+
+// MailProvider names the big provider behind the sender ("gmail",
+// "microsoft365"): its preset, else its SMTP host; "" for any other.
+func (s *Sender) MailProvider() string {
+	if s.Provider == ProviderGmail || s.Provider == ProviderMicrosoft365 {
+		return s.Provider
+	}
+	return ProviderOfHost(s.SMTP.Host)
 }
 
 // ProviderOfHost names the preset whose SMTP server host is ("gmail",
@@ -80,7 +89,7 @@ const (
 
 func (s *Sender) applyProtectDefaults() {
 	if s.Pace == nil {
-		s.Pace = DefaultPace(ProviderOfHost(s.SMTP.Host))
+		s.Pace = s.DefaultPace()
 	}
 	if s.Protect.MaxBounceRate == 0 {
 		s.Protect.MaxBounceRate = DefaultMaxBounceRate

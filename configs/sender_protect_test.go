@@ -16,6 +16,10 @@ func TestPaceAndProtectDefaults(t *testing.T) {
     smtp: { host: smtp.office365.com }
     pace: { min: 2m, max: 4m }
     protect: { max_bounce_rate: 0.02, window: 50 }
+  - name: giulia
+    from: "Giulia <giulia@libero.it>"
+    provider: libero
+    smtp: { username: giulia@libero.it, password: "secret-of-giulia" }
 `
 	f := newFixture(t, cfg, map[string]string{"fair": goodSequence})
 	c, err := Load(f.file)
@@ -27,6 +31,11 @@ func TestPaceAndProtectDefaults(t *testing.T) {
 	piotr, _ := c.Sender("piotr")
 	if maria.Pace == nil || maria.Pace.Min.Approx() != time.Minute || maria.Pace.Max.Approx() != 3*time.Minute {
 		t.Errorf("Gmail sender's default pace = %v, want 1m0s–3m0s", maria.Pace)
+	}
+	// Every preset is a person's mailbox (the contract: "none for custom,
+	// the preset's otherwise").
+	if giulia, _ := c.Sender("giulia"); giulia.Pace == nil || giulia.Pace.Min.Approx() != time.Minute {
+		t.Errorf("a libero.it sender's default pace = %v, want 1m0s–3m0s", giulia.Pace)
 	}
 	if relay.Pace != nil {
 		t.Errorf("a custom server got a pace %v, want none", relay.Pace)

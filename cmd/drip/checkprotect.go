@@ -77,7 +77,7 @@ func checkDNS(ctx context.Context, cfg *configs.Config, out io.Writer) (problems
 			continue
 		}
 		seen[domain] = true
-		d := dnscheck.Domain{Name: domain, Provider: configs.ProviderOfHost(s.SMTP.Host)}
+		d := dnscheck.Domain{Name: domain, Provider: s.MailProvider()}
 		for _, sel := range strings.Split(s.DKIM, ",") {
 			if sel = strings.TrimSpace(sel); sel != "" {
 				d.Selectors = append(d.Selectors, sel)
