@@ -57,6 +57,23 @@ func TestDeferAnchor(t *testing.T) {
 			wantLater: at(rome, 2026, 2, 17, 9, 30), // 13 Feb is a Friday: the window's next Tuesday
 		},
 		{
+			name: "nothing sent yet (the prospect wrote first): step 1 waits for the return",
+			seq:  tradeFair(), e: active(a, 0, nil), back: day(25), now: day(3),
+			deferred: true, wantNext: day(25), wantLater: day(35),
+		},
+		{
+			name: "back on a holiday (8 Dec, Immacolata, a Tuesday), window tue-thu, holidays it: the Wednesday after",
+			seq: withSeq(tradeFair(), func(s *configs.Sequence) {
+				w := mustWindow("tue,wed,thu", "09:30", "10:30")
+				w.Holidays = []string{"it"}
+				s.Window = w
+			}),
+			e:    active(at(rome, 2026, 11, 2, 0, 0), 1, ptr(at(rome, 2026, 11, 12, 9, 30))),
+			back: at(rome, 2026, 12, 8, 0, 0), now: at(rome, 2026, 11, 25, 9, 0),
+			deferred: true, wantNext: at(rome, 2026, 12, 9, 9, 30),
+			wantLater: at(rome, 2026, 12, 22, 9, 30), // 19 Dec is a Saturday: the window's next Tuesday
+		},
+		{
 			name: "the step due now while away waits for the return, nothing skipped",
 			seq:  tradeFair(), e: active(a, 1, ptr(day(10))), back: day(27), now: day(20),
 			deferred: true, wantNext: day(27), wantLater: day(37),
