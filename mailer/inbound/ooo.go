@@ -18,10 +18,14 @@ import (
 //     "de vuelta el" + D: the writer is back on D;
 //   - "until", "fino al", "do", "bis (einschließlich)", "jusqu'au", "hasta"
 //     + D, or the end of a range "1–15 August": D is the last day away, so
-//     the writer is back the day after.
+//     the writer is back the day after;
+//   - a denied return before "until" or "before" D, "will not return until"
+//     (Lotus Notes' own words), "won't be back until", "ne serai pas de
+//     retour avant le": the writer is back on D.
 //
 // A date with neither kind of cue (a start of absence, "from 1 August", a
-// date in a signature) is not a return date. When a message gives both, the
+// date in a signature) is not a return date, nor is a year-less date whose
+// written weekday is not its day (a notice left on from another year). When a message gives both, the
 // explicit return wins over "until" (someone away until Friday who writes
 // "back on Monday" is back on Monday).
 //
@@ -105,6 +109,9 @@ type dateMatch struct {
 	day         time.Time // resolved calendar day, midnight UTC
 	weekdayOnly bool      // a bare weekday: "Monday"
 	rangeEnd    bool      // the second day of "July 10-31": the last day away
+	// contradicted: a year-less date whose written weekday is not its
+	// day's; it is no return date.
+	contradicted bool
 }
 
 // returnDay finds the return day in one folded sentence: the first date
@@ -121,6 +128,9 @@ func returnDay(s string, today time.Time, monthFirst bool) (time.Time, cueKind) 
 		}
 		if i+1 < len(matches) {
 			nextStart = matches[i+1].start
+		}
+		if m.contradicted {
+			continue
 		}
 		switch cueOf(s, matches, i, prevEnd, nextStart) {
 		case cueBack:
@@ -146,8 +156,14 @@ func cueOf(s string, matches []dateMatch, i, prevEnd, nextStart int) cueKind {
 	if m.weekdayOnly && i > 0 && matches[i-1].weekdayOnly && len(strings.Fields(before)) <= 1 {
 		return cueNone // "Monday to Friday": office hours, not an absence
 	}
-	if hasCueSuffix(before, untilCues) {
+	if c, ok := cueSuffix(before, untilCues); ok {
+		if negatedBack(strings.TrimSuffix(before, c)) {
+			return cueBack // "will not return until 27.02.2007": back on the 27th
+		}
 		return cueUntil
+	}
+	if c, ok := cueSuffix(before, beforeCues); ok && negatedBack(strings.TrimSuffix(before, c)) {
+		return cueBack // "ne serai pas de retour avant le 20 août"
 	}
 	if containsWord(before, backCues) {
 		return cueBack
@@ -214,6 +230,15 @@ var (
 		"du", "des", "a partir du", "depuis", "le",
 		"desde", "desde el", "a partir del", "a partir de", "el",
 	}
+	// beforeCues count only after a denied return: "not back before D".
+	beforeCues = []string{
+		"before", "prima del", "prima di", "przed", "vor dem", "vor", "avant le", "avant", "antes del", "antes de",
+	}
+	// negatedBackCues: a return that, denied, makes "until D" the day back.
+	negatedBackCues = []string{
+		"return", "back", "in the office", "in office", "available", "reachable",
+		"rientr", "ritorn", "retour", "vuelta", "regres", "volver", "vuelvo", "zuruck", "zurueck",
+	}
 	backCues = []string{
 		// en
 		"back", "return", "returning", "returns", "in the office", "in office", "reachable again",
@@ -233,21 +258,54 @@ var (
 
 // hasCueSuffix reports whether before ends with one of cues as whole words.
 func hasCueSuffix(before string, cues []string) bool {
+	_, ok := cueSuffix(before, cues)
+	return ok
+}
+
+// cueSuffix is the cue of cues that before ends with as whole words.
+func cueSuffix(before string, cues []string) (string, bool) {
 	for _, c := range cues {
 		if !strings.HasSuffix(before, c) {
 			continue
 		}
 		head := before[:len(before)-len(c)]
 		if r, _ := utf8.DecodeLastRuneInString(head); head == "" || !isWordRune(r) {
-			return true
+			return c, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// replyPromise: "back to you", "get back to you" promises an answer, not a
+// return ("I will come back to you beginning of next week"; Combodo's
+// mail-to-ticket test corpus).
+func replyPromise(rest string) bool {
+	return strings.HasPrefix(rest, "back to you") || strings.HasPrefix(rest, "back to u ")
+}
+
+// negatedBack: head (the words before "until") ends with a denied return,
+// "will not return", "won't be back", "not be in the office", "non
+// rientrerò", "ne serai pas de retour", "no estaré de vuelta": then "until
+// D" (or "before D") names the first day back, not the last day away.
+// Being away "nicht im Büro bis", "nie ma mnie w biurze do", "non sarò in
+// ufficio fino al" stays the last day away: "bis", "do" and "fino al"
+// include their day.
+func negatedBack(head string) bool {
+	words := strings.Fields(head)
+	tail := strings.Join(words[max(0, len(words)-5):], " ")
+	return cueAt(tail, negatedBackCues, func(before, _ string) bool { return negated(before) })
 }
 
 // containsWord reports whether s holds one of cues starting at a word
-// boundary (cues may be stems: "rientr" matches "rientrerò").
+// boundary (cues may be stems: "rientr" matches "rientrerò"), not denied
+// and not a promise to answer.
 func containsWord(s string, cues []string) bool {
+	return cueAt(s, cues, func(before, rest string) bool { return !negated(before) && !replyPromise(rest) })
+}
+
+// cueAt reports whether s holds one of cues starting at a word boundary
+// for which ok(the text before it, the text from it on) holds.
+func cueAt(s string, cues []string, ok func(before, rest string) bool) bool {
 	for _, c := range cues {
 		for off := 0; ; {
 			i := strings.Index(s[off:], c)
@@ -255,7 +313,7 @@ func containsWord(s string, cues []string) bool {
 				break
 			}
 			i += off
-			if r, _ := utf8.DecodeLastRuneInString(s[:i]); (i == 0 || !isWordRune(r)) && !negated(s[:i]) {
+			if r, _ := utf8.DecodeLastRuneInString(s[:i]); (i == 0 || !isWordRune(r)) && ok(s[:i], s[i:]) {
 				return true
 			}
 			off = i + len(c)
@@ -374,15 +432,30 @@ func findDates(s string, today time.Time, monthFirst bool) []dateMatch {
 			out = append(out, dateMatch{start: a, end: b, day: day})
 		}
 	}
+	// addYearless adds a date written without its year, unless the weekday
+	// written before it is not the day's: "until Tuesday, January 20" sent
+	// in September 2011 is a notice left on since 2009 (20 January 2012 is
+	// a Friday). The span stays taken, so no weaker pattern reads it.
+	addYearless := func(a, b int, day time.Time, ok bool) {
+		if wd, named := weekdayBefore(s[:a]); ok && named && day.Weekday() != wd && !taken(a, b) {
+			out = append(out, dateMatch{start: a, end: b, contradicted: true})
+			return
+		}
+		add(a, b, day, ok)
+	}
 	for _, g := range isoDateRE.FindAllStringSubmatchIndex(s, -1) {
 		y, mo, d := atoi(s, g, 1), atoi(s, g, 2), atoi(s, g, 3)
 		day, ok := civil(y, mo, d)
 		add(g[0], g[1], day, ok)
 	}
 	for _, g := range dayMonthRE.FindAllStringSubmatchIndex(s, -1) {
-		d, mo := atoi(s, g, 1), int(monthNames[s[g[4]:g[5]]])
-		day, ok := withYear(d, mo, atoi(s, g, 3), today)
-		add(g[0], g[1], day, ok)
+		d, mo, y := atoi(s, g, 1), int(monthNames[s[g[4]:g[5]]]), atoi(s, g, 3)
+		day, ok := withYear(d, mo, y, today)
+		if y == 0 {
+			addYearless(g[0], g[1], day, ok)
+		} else {
+			add(g[0], g[1], day, ok)
+		}
 	}
 	// "July 10-31": two dates, the second the end of the range.
 	for _, g := range monthRangeRE.FindAllStringSubmatchIndex(s, -1) {
@@ -396,9 +469,13 @@ func findDates(s string, today time.Time, monthFirst bool) []dateMatch {
 			dateMatch{start: g[6], end: g[1], day: last, rangeEnd: true})
 	}
 	for _, g := range monthDayRE.FindAllStringSubmatchIndex(s, -1) {
-		mo, d := int(monthNames[s[g[2]:g[3]]]), atoi(s, g, 2)
-		day, ok := withYear(d, mo, atoi(s, g, 3), today)
-		add(g[0], g[1], day, ok)
+		mo, d, y := int(monthNames[s[g[2]:g[3]]]), atoi(s, g, 2), atoi(s, g, 3)
+		day, ok := withYear(d, mo, y, today)
+		if y == 0 {
+			addYearless(g[0], g[1], day, ok)
+		} else {
+			add(g[0], g[1], day, ok)
+		}
 	}
 	for _, g := range numericDates(s) {
 		a, b := atoi(s, g, 1), atoi(s, g, 3)
@@ -420,7 +497,11 @@ func findDates(s string, today time.Time, monthFirst bool) []dateMatch {
 			d, mo = b, a // US order: unambiguous, or an English message from the Americas
 		}
 		day, ok := withYear(d, mo, y, today)
-		add(start, end, day, ok)
+		if y == 0 {
+			addYearless(start, end, day, ok)
+		} else {
+			add(start, end, day, ok)
+		}
 	}
 	for _, g := range weekdayDayRE.FindAllStringSubmatchIndex(s, -1) {
 		if wd := weekdayNames[s[g[2]:g[3]]]; wd != 0 {
@@ -451,6 +532,19 @@ func findDates(s string, today time.Time, monthFirst bool) []dateMatch {
 	}
 	sortMatches(out)
 	return out
+}
+
+// weekdayBefore is the weekday named right before a date ("tuesday, " in
+// "tuesday, january 20"; "the" may sit between).
+func weekdayBefore(before string) (time.Weekday, bool) {
+	t := strings.TrimRight(before, " ,.")
+	t = strings.TrimSuffix(t, " the")
+	t = strings.TrimRight(t, " ,.")
+	i := strings.LastIndexFunc(t, func(r rune) bool { return !isWordRune(r) })
+	if wd := weekdayNames[t[i+1:]]; wd != 0 && len(t[i+1:]) > 3 {
+		return wd - 1, true
+	}
+	return 0, false
 }
 
 // datePartFollows: rest (after a weekday) starts with a day number or a

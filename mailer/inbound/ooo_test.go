@@ -47,6 +47,9 @@ var returnCases = map[string][]returnCase{
 		{"Rientro: lunedì 24/08.", summer, "2026-08-24"},
 		{"Ferie dal 3 al 14 agosto compresi.", summer, "2026-08-15"},
 		{"Grazie per il messaggio, risponderò al più presto.", summer, ""},
+		// A denied return makes "fino al" the day back; being away "fino al" stays the last day.
+		{"Non rientrerò in ufficio fino al 20 agosto.", summer, "2026-08-20"},
+		{"Non sarò in ufficio fino al 20 agosto.", summer, "2026-08-21"},
 	},
 	"pl": {
 		{"Będę w biurze od 7 stycznia.", winter, "2027-01-07"},
@@ -61,6 +64,7 @@ var returnCases = map[string][]returnCase{
 		{"Urlop do 20 lipca.", summer, ""}, // in the past
 		{"Urlop: 03.08–14.08.", summer, "2026-08-15"},
 		{"Jestem na urlopie od 3 do 14 sierpnia.", summer, "2026-08-15"},
+		{"W dniach 30.07-17.08.2018 r. przebywam na urlopie.", time.Date(2018, 7, 30, 13, 33, 0, 0, warsaw), "2018-08-18"},
 	},
 	"en": {
 		{"I am out of the office and will be back on Monday 8th.", february, "2027-02-08"},
@@ -82,6 +86,18 @@ var returnCases = map[string][]returnCase{
 		{"Returning on the 17th.", summer, "2026-08-17"},
 		{"Out of office until further notice.", summer, ""},
 		{"I am on vacation until May 1.", summer, ""}, // stale: next May is too far to be meant
+		// Lotus Notes: "will not return until D" is back on D.
+		{"I will be out of the office starting  02/08/2002 and will not return until 06/08/2002.", time.Date(2002, 8, 2, 6, 27, 0, 0, time.FixedZone("", 3600)), "2002-08-06"},
+		{"I will be out of the office starting 07/20/2002 and will not return until 07/29/2002.", time.Date(2002, 7, 24, 1, 1, 0, 0, time.FixedZone("", -4*3600)), "2002-07-29"},
+		{"I won't be back until Monday, August 17.", summer, "2026-08-17"},
+		{"I will not be in the office until 17 August.", summer, "2026-08-17"},
+		{"I am not available before August 17.", summer, "2026-08-17"},
+		// A weekday that is not the date's: a notice left on from another year.
+		{"I am out of the office until Tuesday, January 20.", time.Date(2011, 9, 8, 22, 1, 0, 0, time.FixedZone("", 3600)), ""},
+		{"I am out of the office until Friday, August 14.", summer, "2026-08-15"},
+		{"I am out of the office until Thursday, August 14.", summer, ""},
+		// "come back to you" promises an answer, not a return.
+		{"I'm on vacation until November 4th 2013. I will come back to you begining of next week.", time.Date(2013, 11, 3, 8, 34, 0, 0, time.UTC), "2013-11-05"},
 	},
 	"de": {
 		{"Ich bin bis einschließlich 12.01. abwesend.", winter, "2027-01-13"},
@@ -95,6 +111,7 @@ var returnCases = map[string][]returnCase{
 		{"Ich bin nächste Woche wieder im Büro.", summer, "2026-08-10"},
 		{"Ich war bis 31.07. im Urlaub.", summer, ""}, // in the past
 		{"Ich bin vom 3. bis 14. August nicht im Haus.", summer, "2026-08-15"},
+		{"Ich bin bis 20.08. nicht im Büro.", summer, "2026-08-21"}, // "bis" includes its day
 		{"Ich bin ab dem 17. August wieder für Sie da.", summer, "2026-08-17"},
 	},
 	"fr": {
@@ -109,6 +126,7 @@ var returnCases = map[string][]returnCase{
 		{"Je serai de retour la semaine prochaine.", summer, "2026-08-10"},
 		{"J'étais absent jusqu'au 2 août.", summer, ""}, // back today: nothing to defer
 		{"Absent du 3 au 14/08.", summer, "2026-08-15"},
+		{"Je ne serai pas de retour avant le 20 août.", summer, "2026-08-20"},
 	},
 	"es": {
 		{"Estaré fuera de la oficina hasta el 14 de agosto.", summer, "2026-08-15"},
@@ -122,6 +140,7 @@ var returnCases = map[string][]returnCase{
 		{"Vuelvo la próxima semana.", summer, "2026-08-10"},
 		{"Estuve fuera hasta el 30 de julio.", summer, ""}, // in the past
 		{"De vacaciones del 3 al 14 de agosto, ambos incluidos.", summer, "2026-08-15"},
+		{"No estaré de vuelta hasta el 20 de agosto.", summer, "2026-08-20"},
 	},
 }
 
