@@ -1,6 +1,9 @@
 package inbound
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // autoReplySubjectPhrases are out-of-office subjects in the languages drip
 // writes in (and a few more), folded: lower case, no diacritics.
@@ -23,6 +26,34 @@ var oooWords = []string{
 	"urlaub", "assente", "ferie", "fuori ufficio", "urlop", "nieobecn", "absent", "conge", "vacaciones", "ausente",
 	"thank you for your e-mail", "thank you for your email",
 }
+
+// selfDeclared are the words with which an auto-reply says what it is at
+// the start of its own text, folded: a list archive or a server that drops
+// the headers keeps them ("This is an automatic reply. I am away from the
+// office…", twisted/pipermail; "This is an automated response to a message
+// you have sent to…", the SpamAssassin public corpus). A person does not
+// open a reply with them; the bare words ("scusate la risposta automatica
+// di ieri") do not count. "This message was automatically generated" is
+// not among them: Gmail's one-click unsubscribe says it, and that mail is
+// a person's stop request.
+var selfDeclared = []string{
+	"this is an automatic reply", "this is an automated reply", "this is an automatic response",
+	"this is an automated response", "this is an auto-reply", "this is an autoreply",
+	"questa e una risposta automatica", "questo e un messaggio di risposta automatica",
+	"to jest automatyczna odpowiedz", "to jest odpowiedz automatyczna",
+	"dies ist eine automatische antwort", "dies ist eine automatisch generierte antwort",
+	"ceci est une reponse automatique", "ce message est une reponse automatique",
+	"esta es una respuesta automatica", "este mensaje es una respuesta automatica",
+}
+
+// selfDeclaredWithin: how far into its own text an auto-reply says so.
+const selfDeclaredWithin = 160
+
+// lotusNotesRE is the text Lotus Notes' out-of-office agent writes, also
+// where a list archive dropped its subject ("I will be out of the office
+// starting  15.02.2007 and will not return until 27.02.2007."; ruby-msg,
+// the SpamAssassin public corpus, mySociety).
+var lotusNotesRE = regexp.MustCompile(`\bi will be out of the office starting\s+\S+\s+and will not return until\b`)
 
 var autoReplyHeaders = []string{
 	"X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Auto-Reply", "X-Autoreply-From", "X-Mail-Autoreply",
@@ -54,6 +85,19 @@ func autoReplyReason(m *Message) string {
 	}
 	if p := autoReplySubject(m.Subject); p != "" {
 		return "subject: " + p
+	}
+	// OVH's autoresponder (qmail) delivers to a local "Autoresponder".
+	for _, v := range h.Values("Delivered-To") {
+		if strings.EqualFold(strings.TrimSpace(v), "autoresponder") {
+			return "Delivered-To: Autoresponder"
+		}
+	}
+	own := fold(newText(m))
+	if w := containsAny(own[:min(len(own), selfDeclaredWithin)], selfDeclared); w != "" {
+		return "text: " + w
+	}
+	if lotusNotesRE.MatchString(own) {
+		return "text: Lotus Notes out of office"
 	}
 	if precedence == "bulk" || precedence == "junk" {
 		text := m.Text
