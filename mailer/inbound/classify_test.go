@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Our sender address and the Message-IDs of our sends in testdata/.
@@ -492,5 +493,30 @@ func TestHasLeftWithAReturnIsAway(t *testing.T) {
 	res := Classify(m, []string{rep})
 	if res.Kind != AutoReply || res.Left || res.Return.Format("2006-01-02") != "2026-11-30" {
 		t.Errorf("got kind %s, left %v, return %v; want an auto-reply back 2026-11-30, not left", res.Kind, res.Left, res.Return)
+	}
+}
+
+// An autoresponder that sends no Date: the topmost Received stamp places
+// the message in time, so "until Friday" still means the Friday after it.
+func TestNoDateReadsTheReceivedStamp(t *testing.T) {
+	raw := "Received: from mx.acme.example by mail.drip.example with ESMTP id 1R0pfT;\r\n" +
+		"\tTue, 06 Sep 2011 08:01:59 +0100 (BST)\r\n" +
+		"Received: from inner.acme.example by mx.acme.example; Tue, 06 Sep 2011 09:01:48 +0200\r\n" +
+		"From: Anna Weber <anna.weber@acme.example>\r\nTo: " + rep + "\r\n" +
+		"Subject: Out of Office: offer\r\nAuto-Submitted: auto-replied\r\n\r\n" +
+		"I am out of the office until Friday.\r\n"
+	m, err := Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Date.UTC().Format(time.RFC3339); got != "2011-09-06T07:01:59Z" {
+		t.Errorf("Date = %s, want the topmost Received stamp 2011-09-06T07:01:59Z", got)
+	}
+	if res := Classify(m, []string{rep}); res.Return.Format("2006-01-02") != "2011-09-10" {
+		t.Errorf("return = %v, want 2011-09-10 (the day after Friday 9 September)", res.Return)
+	}
+	noStamp, _ := Parse([]byte("From: a@acme.example\r\nReceived: by mx.acme.example\r\nSubject: Auto: x\r\n\r\nuntil Friday\r\n"))
+	if !noStamp.Date.IsZero() {
+		t.Errorf("no Date and no Received stamp: Date = %v, want zero", noStamp.Date)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	netmail "net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,7 +40,7 @@ type Message struct {
 	From       string    // lower-cased address of the first From mailbox, "" when none
 	FromName   string    // display name, decoded
 	Subject    string    // decoded (RFC 2047)
-	Date       time.Time // zero when missing or unparsable
+	Date       time.Time // Date header, else the topmost Received stamp; zero when neither parses
 	InReplyTo  []string  // normalised ids
 	References []string  // normalised ids, header order (thread root first)
 
@@ -75,7 +76,9 @@ func Parse(raw []byte) (*Message, error) {
 	m.MessageID = ownMessageID(hdr.Get("Message-Id"))
 	m.From, m.FromName = parseFrom(m.Header)
 	m.Subject = truncateUTF8(headerText(hdr, "Subject"), maxSubject)
-	if d, err := m.Header.Date(); err == nil {
+	if d, err := m.Header.Date(); err == nil && !d.IsZero() {
+		m.Date = d
+	} else if d, ok := receivedDate(hdr); ok {
 		m.Date = d
 	}
 	m.InReplyTo = MessageIDs(hdr.Get("In-Reply-To"))
@@ -94,6 +97,20 @@ func Parse(raw []byte) (*Message, error) {
 		m.Text = htmlToText(m.html)
 	}
 	return m, nil
+}
+
+// receivedDate is the stamp of the topmost Received field, when the
+// message has no usable Date: the time the last server took it, which is
+// what a year-less or relative return date ("until Friday") is read against
+// (some autoresponders send no Date).
+func receivedDate(h message.Header) (time.Time, bool) {
+	v := h.Get("Received")
+	i := strings.LastIndexByte(v, ';')
+	if i < 0 {
+		return time.Time{}, false
+	}
+	d, err := netmail.ParseDate(strings.TrimSpace(v[i+1:]))
+	return d, err == nil
 }
 
 // skipMboxLines drops leading mbox separators ("From sender date") and their
