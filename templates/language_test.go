@@ -55,7 +55,9 @@ func TestRenderPicksTheProspectsLanguage(t *testing.T) {
 func TestCheckEveryLanguageFolder(t *testing.T) {
 	dir := t.TempDir()
 	tdir := filepath.Join(dir, "languages")
-	copyDir(t, filepath.Join("testdata", "languages"), tdir)
+	if err := os.CopyFS(tdir, os.DirFS(filepath.Join("testdata", "languages"))); err != nil {
+		t.Fatal(err)
+	}
 	seq := languagesSequence(t)
 	cfg := &configs.Config{TemplatesDir: dir, Sequences: map[string]*configs.Sequence{"languages": seq}}
 	if problems, warnings := Check(cfg); len(problems) > 0 || len(warnings) > 0 {
@@ -85,26 +87,5 @@ func TestCheckEveryLanguageFolder(t *testing.T) {
 	}
 	if _, err := LoadSet(tdir, seq); err == nil {
 		t.Error("LoadSet loaded a set whose pl folder lacks a step")
-	}
-}
-
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

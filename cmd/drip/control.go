@@ -29,19 +29,33 @@ func init() {
 			summary: c.summary,
 			setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 				return func(ctx context.Context, args []string) error {
-					if len(args) != 1 {
-						return usagef("want one email address, got %d arguments", len(args))
-					}
-					ctl, done, err := openControl(ctx, g)
-					if err != nil {
-						return err
-					}
-					defer done()
-					return c.run(ctx, g, ctl, args[0])
+					return onProspect(ctx, g, args, nil, func(ctl *sequencer.Control, email string) error {
+						return c.run(ctx, g, ctl, email)
+					})
 				}
 			},
 		})
 	}
+}
+
+// onProspect runs a command on the one address in args: args must hold
+// exactly one, flags (nil: none to check) must accept the flags given, and
+// only then is the store opened for run.
+func onProspect(ctx context.Context, g *globals, args []string, flags func() error, run func(*sequencer.Control, string) error) error {
+	if len(args) != 1 {
+		return usagef("want one email address, got %d arguments", len(args))
+	}
+	if flags != nil {
+		if err := flags(); err != nil {
+			return err
+		}
+	}
+	ctl, done, err := openControl(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return run(ctl, args[0])
 }
 
 // openControl loads the configuration and opens (and migrates) the store.

@@ -17,24 +17,13 @@ import (
 	"github.com/drip-email/drip/store"
 )
 
-// copyTree copies the folder from into to.
+// copyTree replaces the folder to with a copy of the folder from.
 func copyTree(t *testing.T, from, to string) {
 	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-	})
-	if err != nil {
+	if err := os.RemoveAll(to); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -85,9 +74,6 @@ func TestEachProspectGetsItsLanguage(t *testing.T) {
 			sink := smtptest.New(t, smtptest.Options{})
 			e := newProcEnv(t, sink, procSetup{dbURL: sk.URL(t), workers: 2, steps: 60, interval: "10d"})
 			tpl := filepath.Join(e.dir, "templates", procSequence)
-			if err := os.RemoveAll(tpl); err != nil {
-				t.Fatal(err)
-			}
 			wd, _ := os.Getwd()
 			copyTree(t, filepath.Join(wd, "..", "..", "templates", "trade-fair"), tpl)
 			if out, errOut, code := e.drip("check"); code != 0 || !strings.Contains(out, "ok:") {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/drip-email/drip/sequencer"
 )
 
 // drip unenroll and drip move: ending one enrollment without suppressing
@@ -17,23 +19,19 @@ func init() {
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			seq := fs.String("sequence", "", "the `SEQUENCE` to take the prospect out of (required)")
 			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
-					return usagef("want one email address, got %d arguments", len(args))
-				}
-				if *seq == "" {
-					return usagef("--sequence is required")
-				}
-				c, done, err := openControl(ctx, g)
-				if err != nil {
-					return err
-				}
-				defer done()
-				e, err := c.Unenroll(ctx, args[0], *seq)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(g.stdout, "unenrolled %s from %s after step %d (not suppressed: other sequences may still write)\n", args[0], e.Sequence, e.LastStep)
-				return nil
+				return onProspect(ctx, g, args, func() error {
+					if *seq == "" {
+						return usagef("--sequence is required")
+					}
+					return nil
+				}, func(c *sequencer.Control, email string) error {
+					e, err := c.Unenroll(ctx, email, *seq)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(g.stdout, "unenrolled %s from %s after step %d (not suppressed: other sequences may still write)\n", email, e.Sequence, e.LastStep)
+					return nil
+				})
 			}
 		},
 	})
@@ -45,30 +43,26 @@ func init() {
 			from := fs.String("from", "", "the `SEQUENCE` the prospect runs in now (required)")
 			to := fs.String("to", "", "the `SEQUENCE` to move it to (required)")
 			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
-					return usagef("want one email address, got %d arguments", len(args))
-				}
-				if *from == "" || *to == "" {
-					return usagef("--from and --to are required")
-				}
-				c, done, err := openControl(ctx, g)
-				if err != nil {
-					return err
-				}
-				defer done()
-				res, err := c.Move(ctx, args[0], *from, *to)
-				if err != nil {
-					return err
-				}
-				printWarnings(g, res.Warnings)
-				v, err := c.ProspectView(ctx, args[0])
-				if err != nil {
-					return err
-				}
-				e := enrollmentIn(v, *to)
-				fmt.Fprintf(g.stdout, "moved %s from %s (after step %d) to %s (first contact %s): %s\n",
-					args[0], *from, res.From.LastStep, *to, showTime(e.FirstContact), nextSendText(e))
-				return nil
+				return onProspect(ctx, g, args, func() error {
+					if *from == "" || *to == "" {
+						return usagef("--from and --to are required")
+					}
+					return nil
+				}, func(c *sequencer.Control, email string) error {
+					res, err := c.Move(ctx, email, *from, *to)
+					if err != nil {
+						return err
+					}
+					printWarnings(g, res.Warnings)
+					v, err := c.ProspectView(ctx, email)
+					if err != nil {
+						return err
+					}
+					e := enrollmentIn(v, *to)
+					fmt.Fprintf(g.stdout, "moved %s from %s (after step %d) to %s (first contact %s): %s\n",
+						email, *from, res.From.LastStep, *to, showTime(e.FirstContact), nextSendText(e))
+					return nil
+				})
 			}
 		},
 	})

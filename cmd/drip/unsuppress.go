@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+
+	"github.com/drip-email/drip/sequencer"
 )
 
 func init() {
@@ -15,32 +17,28 @@ func init() {
 		setup: func(fs *flag.FlagSet, g *globals) func(context.Context, []string) error {
 			reason := fs.String("reason", "", "why the suppression is lifted (required; kept in the prospect's timeline)")
 			return func(ctx context.Context, args []string) error {
-				if len(args) != 1 {
-					return usagef("want one email address, got %d arguments", len(args))
-				}
-				if strings.TrimSpace(*reason) == "" {
-					return usagef("--reason is required: it is kept in the prospect's timeline")
-				}
-				ctl, done, err := openControl(ctx, g)
-				if err != nil {
-					return err
-				}
-				defer done()
-				reopened, err := ctl.Unsuppress(ctx, args[0], *reason)
-				if err != nil {
-					return err
-				}
-				if len(reopened) == 0 {
-					fmt.Fprintf(g.stdout, "unsuppressed %s: it may be enrolled and written to again\n", args[0])
+				return onProspect(ctx, g, args, func() error {
+					if strings.TrimSpace(*reason) == "" {
+						return usagef("--reason is required: it is kept in the prospect's timeline")
+					}
 					return nil
-				}
-				seqs := make([]string, len(reopened))
-				for i, e := range reopened {
-					seqs[i] = e.Sequence
-				}
-				fmt.Fprintf(g.stdout, "unsuppressed %s: %d enrollment(s) paused where they ended (%s); `drip resume %s` sends again\n",
-					args[0], len(reopened), strings.Join(seqs, ", "), args[0])
-				return nil
+				}, func(ctl *sequencer.Control, email string) error {
+					reopened, err := ctl.Unsuppress(ctx, email, *reason)
+					if err != nil {
+						return err
+					}
+					if len(reopened) == 0 {
+						fmt.Fprintf(g.stdout, "unsuppressed %s: it may be enrolled and written to again\n", email)
+						return nil
+					}
+					seqs := make([]string, len(reopened))
+					for i, e := range reopened {
+						seqs[i] = e.Sequence
+					}
+					fmt.Fprintf(g.stdout, "unsuppressed %s: %d enrollment(s) paused where they ended (%s); `drip resume %s` sends again\n",
+						email, len(reopened), strings.Join(seqs, ", "), email)
+					return nil
+				})
 			}
 		},
 	})

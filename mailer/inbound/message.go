@@ -55,6 +55,7 @@ type Message struct {
 
 	plain string // text/plain parts of the message itself
 	html  string // text/html parts of the message itself, raw markup
+	own   string // what the sender wrote, read once by Parse (see newText)
 
 	reportType     string        // report-type of a multipart/report, lower-cased
 	deliveryStatus []string      // bodies of message/delivery-status parts
@@ -96,6 +97,7 @@ func Parse(raw []byte) (*Message, error) {
 	if strings.TrimSpace(m.Text) == "" && m.html != "" {
 		m.Text = htmlToText(m.html)
 	}
+	m.own = readNewText(m)
 	return m, nil
 }
 

@@ -114,8 +114,11 @@ func cleanForStop(s string) string {
 
 // newText is what the sender wrote in this message: the text/plain part
 // (else the HTML without its quoted block), cut at the first reply
-// separator, without quoted lines.
-func newText(m *Message) string {
+// separator, without quoted lines. The auto-reply, stop and absence
+// readings all start from it; Parse reads it once.
+func newText(m *Message) string { return m.own }
+
+func readNewText(m *Message) string {
 	text := m.plain
 	if strings.TrimSpace(text) == "" && m.html != "" {
 		text = htmlToText(cutHTMLQuote(m.html))

@@ -39,28 +39,10 @@ func (s *Store) SequenceLanguageStats(ctx context.Context, sequence string) ([]s
 		}
 	}
 	for _, c := range sends {
-		l := lang(c.Lang)
-		switch store.SendStatus(c.What) {
-		case store.SendSent:
-			l.Sent += c.N
-		case store.SendSkipped:
-			l.Skipped += c.N
-		case store.SendFailed:
-			l.Failed += c.N
-		case store.SendUnknown:
-			l.Unknown += c.N
-		}
+		addSends(&lang(c.Lang).StepStats, c.What, c.N)
 	}
 	for _, c := range events {
-		l := lang(c.Lang)
-		switch store.EventKind(c.What) {
-		case store.EventReply:
-			l.Replied += c.N
-		case store.EventAutoReply:
-			l.AutoReplies += c.N
-		case store.EventUnsubscribe:
-			l.Unsubscribed += c.N
-		}
+		addEvents(&lang(c.Lang).StepStats, c.What, c.N)
 	}
 	for _, c := range bounces {
 		lang(c.Lang).Bounced += c.N

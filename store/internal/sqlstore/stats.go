@@ -43,27 +43,10 @@ func (s *Store) SequenceStats(ctx context.Context, sequence string) (store.Seque
 		}
 	}
 	for _, c := range sends {
-		// In-flight and retrying sends are not an outcome yet.
-		switch store.SendStatus(c.What) {
-		case store.SendSent:
-			step(c.Step).Sent += c.N
-		case store.SendSkipped:
-			step(c.Step).Skipped += c.N
-		case store.SendFailed:
-			step(c.Step).Failed += c.N
-		case store.SendUnknown:
-			step(c.Step).Unknown += c.N
-		}
+		addSends(step(c.Step), c.What, c.N)
 	}
 	for _, c := range events {
-		switch store.EventKind(c.What) {
-		case store.EventReply:
-			step(c.Step).Replied += c.N
-		case store.EventAutoReply:
-			step(c.Step).AutoReplies += c.N
-		case store.EventUnsubscribe:
-			step(c.Step).Unsubscribed += c.N
-		}
+		addEvents(step(c.Step), c.What, c.N)
 	}
 	for _, c := range bounces {
 		step(c.Step).Bounced += c.N
@@ -76,4 +59,31 @@ func (s *Store) SequenceStats(ctx context.Context, sequence string) (store.Seque
 	}
 	sort.Slice(out.Steps, func(i, j int) bool { return out.Steps[i].Step < out.Steps[j].Step })
 	return out, nil
+}
+
+// addSends counts n sends in status what into st; in-flight and retrying
+// sends are not an outcome yet.
+func addSends(st *store.StepStats, what string, n int) {
+	switch store.SendStatus(what) {
+	case store.SendSent:
+		st.Sent += n
+	case store.SendSkipped:
+		st.Skipped += n
+	case store.SendFailed:
+		st.Failed += n
+	case store.SendUnknown:
+		st.Unknown += n
+	}
+}
+
+// addEvents counts n inbound events of kind what into st.
+func addEvents(st *store.StepStats, what string, n int) {
+	switch store.EventKind(what) {
+	case store.EventReply:
+		st.Replied += n
+	case store.EventAutoReply:
+		st.AutoReplies += n
+	case store.EventUnsubscribe:
+		st.Unsubscribed += n
+	}
 }
